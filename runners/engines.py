@@ -1,0 +1,28 @@
+"""What each engine needs to run a generated job: its interpreter and environment."""
+from __future__ import annotations
+
+from django.conf import settings
+
+from runners.jobs import JobSpec
+
+__all__ = ["job_spec"]
+
+
+def job_spec(*, engine: str, code: str, run_key: str) -> JobSpec:
+    """The job spec for one run; `run_key` names its working folder under the runs folder."""
+    if engine == "spark":
+        python = settings.STUDIO_PYTHON
+        # Spark's Python workers must use the same interpreter, or they import nothing from the venv.
+        env = {"PYSPARK_PYTHON": python, "PYSPARK_DRIVER_PYTHON": python, "SPARK_MASTER": settings.SPARK_MASTER}
+    elif engine == "flink":
+        python = settings.STUDIO_FLINK_PYTHON
+        env = {"PYFLINK_CLIENT_EXECUTABLE": python, "FLINK_JOBMANAGER": settings.FLINK_JOBMANAGER}
+    else:
+        raise ValueError(f"Unknown engine '{engine}'.")
+    return JobSpec(
+        code=code,
+        workdir=settings.STUDIO_RUNS_DIR / run_key,
+        data_dir=settings.STUDIO_DATA_DIR,
+        python=python,
+        env=env,
+    )

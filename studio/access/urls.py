@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from studio.access import api
+
+urlpatterns = [
+    path("auth/csrf/", api.CsrfView.as_view()),
+    path("auth/login/", api.LoginView.as_view()),
+    path("auth/logout/", api.LogoutView.as_view()),
+    path("auth/token/", api.TokenView.as_view()),
+    path("auth/me/", api.MeView.as_view()),
+    path("workspaces/", api.WorkspaceListView.as_view()),
+]

@@ -1,0 +1,131 @@
+"""Start the whole studio on its embedded default and supervise it until Ctrl-C.
+
+Migrates, seeds the demo, then starts the dev Kafka broker, a Celery worker and the ASGI server
+(HTTP, websockets and the built editor) as child processes, prints the URL and the login, and stops
+them all on Ctrl-C or when one of them dies.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from studio.embedded.management.commands.seed_demo import admin_credentials
+
+READY_TIMEOUT_SECONDS = 60
+
+
+class Command(BaseCommand):
+    help = "Start the studio (web server, worker, dev Kafka broker) on its embedded default."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default=os.environ.get("STUDIO_HOST", "127.0.0.1"))
+        parser.add_argument("--port", type=int, default=int(os.environ.get("STUDIO_PORT", "8000")))
+        parser.add_argument("--no-seed", action="store_true", help="Do not create the demo workspace.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        host, port = options["host"], options["port"]
+        _check_port_free(host, port)
+        call_command("migrate", interactive=False, verbosity=0)
+        if not options["no_seed"]:
+            call_command("seed_demo")
+        logs = settings.VAR_DIR / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        children: dict[str, subprocess.Popen[bytes]] = {}
+        stopping = False
+
+        def stop(*_: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            if not settings.KAFKA_BOOTSTRAP_SERVERS:
+                children["kafka"] = _start(logs, "kafka", ["-m", "runners.devbroker", str(settings.KAFKA_DEV_BROKER_FILE)])
+            children["worker"] = _start(logs, "worker", [
+                "-m", "celery", "-A", "runners.celery", "worker", "--pool", "threads", "--concurrency", "4",
+                "--loglevel", "INFO", "--hostname", f"studio-{os.getpid()}@%h",
+            ])
+            children["web"] = _start(logs, "web", [
+                "-m", "uvicorn", "studio.asgi:application", "--host", host, "--port", str(port),
+                "--ws", "websockets", "--log-level", "warning",
+            ])
+            url = f"http://{host}:{port}/"
+            _wait_ready(url + "api/auth/csrf/", children, logs, lambda: stopping)
+            username, password = admin_credentials()
+            self.stdout.write(self.style.SUCCESS(
+                f"\nThe studio is running at {url}\nLog in as '{username}' with password '{password}'.\n"
+                f"Data folder: {settings.STUDIO_DATA_DIR}\nLogs: {logs}\nPress Ctrl-C to stop.\n"
+            ))
+            while not stopping:
+                for name, child in children.items():
+                    if child.poll() is not None:
+                        raise CommandError(f"The {name} process stopped (exit code {child.returncode}).\n" + _tail(logs / f"{name}.log"))
+                time.sleep(0.5)
+            self.stdout.write("Stopping the studio...")
+        finally:
+            _stop_all(children)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            raise CommandError(f"Port {port} on {host} is in use; set STUDIO_PORT to a free port.") from None
+
+
+def _start(logs: Path, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+    log = (logs / f"{name}.log").open("ab")
+    # Own process group: Ctrl-C reaches only this supervisor, which then stops children in order.
+    return subprocess.Popen([sys.executable, *args], stdout=log, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, start_new_session=True, env=os.environ.copy())
+
+
+def _wait_ready(url: str, children: dict[str, subprocess.Popen[bytes]], logs: Path, stopping: Any) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while time.monotonic() < deadline and not stopping():
+        for name, child in children.items():
+            if child.poll() is not None:
+                raise CommandError(f"The {name} process failed to start.\n" + _tail(logs / f"{name}.log"))
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.3)
+    if not stopping():
+        raise CommandError(f"The web server did not answer at {url} within {READY_TIMEOUT_SECONDS} s.\n" + _tail(logs / "web.log"))
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "Last lines of " + str(path) + ":\n" + "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    # The web server first (no new runs), then the worker, then the broker the jobs may use.
+    for name in ("web", "worker", "kafka"):
+        child = children.get(name)
+        if child is not None and child.poll() is None:
+            os.killpg(child.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for child in children.values():
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()

@@ -1,0 +1,36 @@
+"""`manage.py run_pipeline FILE --engine spark [--param k=v]`: run a pipeline headless.
+
+It goes through the same runner code as a run started in the browser, prints the job's output, and
+exits non-zero with the job's error when it fails.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from runners.engines import job_spec
+from runners.jobs import run_job
+from studio.pipelines.management.cli import add_document_arguments, compile_or_fail
+
+
+class Command(BaseCommand):
+    help = "Compile a pipeline document and run it on an engine, printing its log."
+
+    def add_arguments(self, parser: Any) -> None:
+        add_document_arguments(parser)
+        parser.add_argument("--timeout", type=float, default=None, help="Stop the job after this many seconds.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        job = compile_or_fail(options)
+        spec = job_spec(engine=job.engine, code=job.code, run_key=f"cli-{time.strftime('%Y%m%dT%H%M%S')}")
+
+        def show(lines: list[str]) -> None:
+            for line in lines:
+                self.stdout.write(line)
+
+        result = run_job(spec, on_lines=show, timeout=options["timeout"])
+        if not result.succeeded:
+            raise CommandError(f"The run failed: {result.error}")
+        self.stdout.write(self.style.SUCCESS("The run succeeded."))

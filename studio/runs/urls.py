@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from studio.runs import api
+
+urlpatterns = [
+    path("pipelines/<int:pk>/runs/", api.PipelineRunsView.as_view()),
+    path("runs/", api.RunListView.as_view()),
+    path("runs/<int:pk>/", api.RunDetailView.as_view()),
+    path("runs/<int:pk>/log/", api.RunLogView.as_view()),
+    path("runs/<int:pk>/cancel/", api.RunCancelView.as_view()),
+]
