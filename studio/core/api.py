@@ -11,12 +11,20 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-__all__ = ["Conflict", "exception_handler"]
+__all__ = ["Conflict", "InvalidDocument", "exception_handler"]
 
 logger = logging.getLogger(__name__)
 
 
-class Conflict(exceptions.APIException):
+class _BodyError(exceptions.APIException):
+    """An API error answered with a JSON body of its own shape (DRF would turn values into strings)."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        super().__init__(body.get("detail", self.default_detail))
+        self.body = body
+
+
+class Conflict(_BodyError):
     """409: the request is based on a state that has changed since (e.g. a stale version)."""
 
     status_code = status.HTTP_409_CONFLICT
@@ -24,8 +32,15 @@ class Conflict(exceptions.APIException):
     default_code = "conflict"
 
     def __init__(self, detail: str, **extra: Any) -> None:
-        super().__init__(detail)
-        self.extra = extra
+        super().__init__({"detail": detail, **extra})
+
+
+class InvalidDocument(_BodyError):
+    """400 with a validation result: `{"valid": false, "errors": [...], "warnings": [...], ...}`."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The pipeline document is not valid."
+    default_code = "invalid_document"
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
@@ -38,8 +53,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)
     if response is not None:
-        if isinstance(exc, Conflict):
-            response.data = {"detail": str(exc.detail), **exc.extra}
+        if isinstance(exc, _BodyError):
+            response.data = exc.body
         return response
     reference = uuid.uuid4().hex[:12]
     logger.exception("Unhandled error in %s (reference %s)", context.get("view"), reference)

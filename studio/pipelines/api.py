@@ -4,13 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 import compiler
 from studio.access.models import Workspace
+from studio.core.api import InvalidDocument
 from studio.access.permissions import ACTION_BY_METHOD, get_for_action
 from studio.pipelines import selectors, services
 from studio.pipelines.models import Pipeline, PipelineVersion
@@ -170,5 +171,5 @@ class CompileView(APIView):
         try:
             job = compiler.compile_pipeline(data["document"], engine=engine, parameters=data["parameters"])
         except compiler.CompileError as error:
-            raise ValidationError(error.result.to_dict()) from None
+            raise InvalidDocument(error.result.to_dict()) from None
         return Response({"engine": job.engine, "language": "python", "code": job.code})

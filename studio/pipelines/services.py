@@ -8,7 +8,7 @@ from rest_framework.exceptions import ValidationError
 
 import compiler
 from studio.access.models import Workspace
-from studio.core.api import Conflict
+from studio.core.api import Conflict, InvalidDocument
 from studio.pipelines.models import Pipeline, PipelineVersion
 
 __all__ = ["pipeline_create", "pipeline_delete", "pipeline_update", "version_create"]
@@ -65,7 +65,7 @@ def version_create(
     """
     shape_errors = compiler.check_shape(document)
     if shape_errors:
-        raise ValidationError({"valid": False, "errors": [d.to_dict() for d in shape_errors], "warnings": []})
+        raise InvalidDocument({"valid": False, "errors": [d.to_dict() for d in shape_errors], "warnings": []})
     result = compiler.validate(document)
     try:
         with transaction.atomic():

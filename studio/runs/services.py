@@ -8,10 +8,9 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from rest_framework.exceptions import ValidationError
 
 import compiler
-from studio.core.api import Conflict
+from studio.core.api import Conflict, InvalidDocument
 from studio.pipelines.models import Pipeline, PipelineVersion
 from studio.runs import events
 from studio.runs.models import LogLevel, Run, RunLogLine, RunStatus
@@ -35,7 +34,7 @@ def run_create(
     """Queue a run after checking, now, that the version compiles for the engine."""
     result = compiler.validate(version.document, engine=engine, parameters=parameters)
     if not result.valid:
-        raise ValidationError(result.to_dict())
+        raise InvalidDocument(result.to_dict())
     run = Run(pipeline=pipeline, version=version, engine=engine, parameters=parameters, created_by=user)
     run.full_clean()
     run.save()

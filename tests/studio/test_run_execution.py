@@ -134,4 +134,4 @@ def test_the_websocket_pushes_status_changes_and_refuses_outsiders(api: APIClien
 async def _in_thread(call: Any) -> Any:
     from asgiref.sync import sync_to_async
 
-    return await sync_to_async(call, thread_sensitive=False)()
+    return await sync_to_async(call)()

@@ -1,0 +1,164 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { LogLine, LogPage, Run } from "../api/types";
+import { RunStream, backoffDelay, mergeLines, runSocketUrl } from "./runStream";
+import type { SocketLike } from "./runStream";
+
+const line = (seq: number): LogLine => ({ seq, ts: `t${seq}`, level: "info", text: `line ${seq}` });
+
+const run = (status: Run["status"]): Run => ({
+  id: 12,
+  pipeline: 1,
+  pipeline_name: "p",
+  workspace: "w",
+  version: 2,
+  engine: "spark",
+  parameters: {},
+  status,
+  created_by: "ada",
+  created_at: "2026-01-01T00:00:00Z",
+  started_at: null,
+  finished_at: null,
+  error: "",
+});
+
+class FakeSocket implements SocketLike {
+  onopen: ((event: Event) => void) | null = null;
+  onmessage: ((event: MessageEvent) => void) | null = null;
+  onclose: ((event: CloseEvent) => void) | null = null;
+  onerror: ((event: Event) => void) | null = null;
+  closed = false;
+  constructor(readonly url: string) {}
+  open() {
+    this.onopen?.(new Event("open"));
+  }
+  send(message: unknown) {
+    this.onmessage?.({ data: JSON.stringify(message) } as MessageEvent);
+  }
+  drop(code = 1006) {
+    this.onclose?.({ code } as CloseEvent);
+  }
+  close() {
+    this.closed = true;
+  }
+}
+
+describe("log lines", () => {
+  it("merges by seq without duplicates, in order, keeping the newest", () => {
+    expect(mergeLines([line(1), line(3)], [line(2), line(3), line(4)]).map((l) => l.seq)).toEqual([1, 2, 3, 4]);
+    expect(mergeLines([line(1), line(2)], [line(3)], 2).map((l) => l.seq)).toEqual([2, 3]);
+  });
+
+  it("backs off exponentially up to a cap", () => {
+    expect([0, 1, 2, 3, 10].map((n) => backoffDelay(n, 1000, 30000))).toEqual([1000, 2000, 4000, 8000, 30000]);
+  });
+
+  it("uses wss on https", () => {
+    expect(runSocketUrl(5, { protocol: "https:", host: "studio.example" })).toBe("wss://studio.example/ws/runs/5/");
+    expect(runSocketUrl(5, { protocol: "http:", host: "localhost:5173" })).toBe("ws://localhost:5173/ws/runs/5/");
+  });
+});
+
+describe("run stream", () => {
+  let sockets: FakeSocket[];
+  let pages: Map<number, LogPage>;
+  let fetchLog: ReturnType<typeof vi.fn<(after: number) => Promise<LogPage>>>;
+  let lines: LogLine[];
+  let runs: Run[];
+  let states: string[];
+
+  const start = () => {
+    const stream = new RunStream({
+      url: "ws://host/ws/runs/12/",
+      createSocket: (url) => {
+        const socket = new FakeSocket(url);
+        sockets.push(socket);
+        return socket;
+      },
+      fetchLog,
+      onRun: (r) => runs.push(r),
+      onLines: (l) => (lines = l),
+      onConnection: (state) => states.push(state),
+      initialBackoffMs: 1000,
+      maxBackoffMs: 8000,
+    });
+    stream.start();
+    return stream;
+  };
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    sockets = [];
+    pages = new Map();
+    fetchLog = vi.fn((after: number) => Promise.resolve(pages.get(after) ?? { lines: [], next: after }));
+    lines = [];
+    runs = [];
+    states = [];
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("shows status changes and live lines, and catches up on the log when it opens", async () => {
+    pages.set(0, { lines: [line(1), line(2)], next: 2 });
+    start();
+    sockets[0]?.open();
+    sockets[0]?.send({ type: "run.status", run: run("running") });
+    sockets[0]?.send({ type: "run.log", lines: [line(3)] });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(runs.map((r) => r.status)).toEqual(["running"]);
+    expect(lines.map((l) => l.seq)).toEqual([1, 2, 3]);
+    expect(fetchLog.mock.calls.map((c) => c[0])).toEqual([0, 2]);
+  });
+
+  it("reconnects with backoff after a drop and fetches the lines it missed", async () => {
+    pages.set(0, { lines: [line(1)], next: 1 });
+    start();
+    sockets[0]?.open();
+    await vi.advanceTimersByTimeAsync(0);
+    sockets[0]?.drop();
+    expect(states.at(-1)).toBe("reconnecting");
+    await vi.advanceTimersByTimeAsync(999);
+    expect(sockets).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sockets).toHaveLength(2);
+    sockets[1]?.drop();
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(sockets).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sockets).toHaveLength(3);
+
+    pages.set(1, { lines: [line(2), line(3)], next: 3 });
+    sockets[2]?.open();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(fetchLog).toHaveBeenLastCalledWith(3);
+    expect(lines.map((l) => l.seq)).toEqual([1, 2, 3]);
+    expect(states.at(-1)).toBe("open");
+  });
+
+  it("stops reconnecting once the run has finished, and after stop()", async () => {
+    const stream = start();
+    sockets[0]?.open();
+    sockets[0]?.send({ type: "run.status", run: run("succeeded") });
+    sockets[0]?.drop(1000);
+    await vi.advanceTimersByTimeAsync(60000);
+    expect(sockets).toHaveLength(1);
+    expect(states.at(-1)).toBe("closed");
+    stream.stop();
+
+    const second = start();
+    sockets[1]?.open();
+    second.stop();
+    expect(sockets[1]?.closed).toBe(true);
+    sockets[1]?.drop();
+    await vi.advanceTimersByTimeAsync(60000);
+    expect(sockets).toHaveLength(2);
+  });
+
+  it("gives up on 4404 (a run the user may not see)", async () => {
+    start();
+    sockets[0]?.drop(4404);
+    await vi.advanceTimersByTimeAsync(60000);
+    expect(sockets).toHaveLength(1);
+    expect(states.at(-1)).toBe("not-found");
+  });
+});
