@@ -13,7 +13,15 @@ def job_spec(*, engine: str, code: str, run_key: str) -> JobSpec:
     if engine == "spark":
         python = settings.STUDIO_PYTHON
         # Spark's Python workers must use the same interpreter, or they import nothing from the venv.
-        env = {"PYSPARK_PYTHON": python, "PYSPARK_DRIVER_PYTHON": python, "SPARK_MASTER": settings.SPARK_MASTER}
+        env = {
+            "PYSPARK_PYTHON": python,
+            "PYSPARK_DRIVER_PYTHON": python,
+            "SPARK_MASTER": settings.SPARK_MASTER,
+            # The console progress bar redraws one line with carriage returns: noise in a run log.
+            "PYSPARK_SUBMIT_ARGS": "--conf spark.ui.showConsoleProgress=false pyspark-shell",
+        }
+        if settings.SPARK_MASTER.startswith("local"):
+            env["SPARK_LOCAL_IP"] = "127.0.0.1"
     elif engine == "flink":
         python = settings.STUDIO_FLINK_PYTHON
         env = {"PYFLINK_CLIENT_EXECUTABLE": python, "FLINK_JOBMANAGER": settings.FLINK_JOBMANAGER}

@@ -1,0 +1,268 @@
+"""Generated code: snapshot files per representative pipeline, plus the properties every program has.
+
+Snapshots live in tests/compiler/snapshots/<case>.py and are compared exactly. After an intended
+change to the generated code, rewrite them with `UPDATE_SNAPSHOTS=1` and review the diff.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import io
+import os
+import subprocess
+import sys
+import tokenize
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import compiler
+from compiler import CompileError, compile_pipeline
+from compiler.backends import BACKENDS
+from compiler.capabilities import CAPABILITIES
+from compiler.nodes import NODE_SPECS
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def assert_snapshot(name: str, code: str) -> None:
+    path = SNAPSHOTS / f"{name}.py"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
+        path.write_text(code, encoding="utf-8")
+    assert path.exists(), f"missing snapshot {path}; run with UPDATE_SNAPSHOTS=1 to create it"
+    assert code == path.read_text(encoding="utf-8"), f"generated code differs from {path.name}"
+
+
+def _edge(a: str, b: str) -> dict[str, Any]:
+    return {"from": {"node": a, "port": "out"}, "to": {"node": b, "port": "in"}}
+
+
+def orders_daily(base: dict[str, Any]) -> dict[str, Any]:
+    """CSV -> filter with parameters -> derive -> select with casts -> parquet; parameter in the path."""
+    document = copy.deepcopy(base)
+    document["nodes"][0]["config"]["path"] = "data/orders/${run_date}/*.csv"
+    document["nodes"][1]["config"]["condition"] = "amount > ${min_amount} AND order_date <= ${run_date}"
+    document["nodes"][2:2] = [
+        {
+            "id": "enriched",
+            "type": "transform.derive",
+            "label": "Totals",
+            "config": {
+                "columns": [
+                    {"name": "total", "expression": "round(amount * 1.2, 2)"},
+                    {"name": "band", "expression": "CASE WHEN total >= 1000 THEN 'large' ELSE 'normal' END"},
+                ]
+            },
+        },
+        {
+            "id": "slim",
+            "type": "transform.select",
+            "config": {
+                "columns": [
+                    {"name": "order_id"},
+                    {"name": "customer", "alias": "client"},
+                    {"name": "total", "type": "double"},
+                    {"name": "band"},
+                ]
+            },
+        },
+    ]
+    ids = ["orders", "big", "enriched", "slim", "out"]
+    document["edges"] = [_edge(a, b) for a, b in pairwise(ids)]
+    return document
+
+
+def json_to_csv(base: dict[str, Any]) -> dict[str, Any]:
+    """JSON source -> filter on text and timestamps -> partitioned CSV sink (appending)."""
+    return {
+        "format": "studio.pipeline/v1",
+        "name": "events to csv",
+        "parameters": [{"name": "since", "type": "timestamp", "default": "2026-01-01 00:00:00"}],
+        "nodes": [
+            {
+                "id": "events",
+                "type": "source.file",
+                "config": {
+                    "path": "landing/events/*.json",
+                    "format": "json",
+                    "schema": [
+                        {"name": "kind", "type": "string"},
+                        {"name": "at", "type": "timestamp"},
+                        {"name": "payload", "type": "string"},
+                        {"name": "day", "type": "date"},
+                    ],
+                },
+            },
+            {
+                "id": "recent",
+                "type": "transform.filter",
+                "label": "Recent clicks",
+                "config": {"condition": "kind IN ('click', 'view') AND at >= ${since} AND payload IS NOT NULL"},
+            },
+            {
+                "id": "to_csv",
+                "type": "sink.file",
+                "config": {"path": "curated/events", "format": "csv", "mode": "append", "partition_by": ["day"]},
+            },
+        ],
+        "edges": [_edge("events", "recent"), _edge("recent", "to_csv")],
+    }
+
+
+def reserved_names(base: dict[str, Any]) -> dict[str, Any]:
+    """Parquet without schema; node ids that are Python keywords or names the program uses; a
+    semicolon-delimited CSV without header; one source feeding two branches."""
+    return {
+        "format": "studio.pipeline/v1",
+        "name": "reserved",
+        "nodes": [
+            {"id": "spark", "type": "source.file", "config": {"path": "in/data.parquet", "format": "parquet"}},
+            {"id": "if", "type": "transform.derive", "config": {"columns": [{"name": "x", "expression": "a + 1"}]}},
+            {"id": "node_if", "type": "sink.file", "config": {"path": "out/a", "format": "json"}},
+            {
+                "id": "os",
+                "type": "source.file",
+                "config": {
+                    "path": "in/plain.txt",
+                    "format": "csv",
+                    "options": {"header": False, "delimiter": ";"},
+                    "schema": [{"name": "a", "type": "int"}],
+                },
+            },
+            {"id": "build", "type": "sink.file", "config": {"path": "out/b", "format": "parquet"}},
+            {"id": "main", "type": "sink.file", "config": {"path": "out/c", "format": "parquet"}},
+        ],
+        "edges": [_edge("spark", "if"), _edge("if", "node_if"), _edge("os", "build"), _edge("os", "main")],
+    }
+
+
+def hostile_text(base: dict[str, Any]) -> dict[str, Any]:
+    """User text with quotes, backslashes, newlines and comment markers in every place text can go."""
+    document = copy.deepcopy(base)
+    document["name"] = 'evil """ name\\'
+    document["parameters"].append({"name": "who", "type": "string", "default": "O'Brien\" \\ \n--"})
+    document["nodes"][0]["label"] = 'Raw\nimport os; os.system(\'rm -rf /\') # """ \r\u2028\x00end'
+    document["nodes"][0]["config"]["path"] = 'data/it\'s "quoted"\\n/*.csv'
+    document["nodes"][1]["config"]["condition"] = (
+        'customer = ${who} OR customer = \'x\\\'); __import__("os") --\' OR customer = "a /* b"'
+    )
+    document["nodes"][2]["config"]["path"] = "out/\"); print('pwned'); (\""
+    return document
+
+
+CASES = {
+    "orders_daily": orders_daily,
+    "json_to_csv": json_to_csv,
+    "reserved_names": reserved_names,
+    "hostile_text": hostile_text,
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_generated_code_matches_snapshot(orders_document: dict[str, Any], case: str) -> None:
+    job = compile_pipeline(CASES[case](orders_document), engine="spark")
+    ast.parse(job.code)
+    assert_snapshot(case, job.code)
+
+
+def test_output_is_deterministic_and_ignores_key_order_and_positions(orders_document: dict[str, Any]) -> None:
+    document = orders_daily(orders_document)
+    shuffled = copy.deepcopy(document)
+    shuffled["nodes"][0] = dict(reversed(list(shuffled["nodes"][0].items())))
+    shuffled["nodes"][0]["config"] = dict(reversed(list(shuffled["nodes"][0]["config"].items())))
+    shuffled["nodes"][0]["position"] = {"x": 999, "y": -1}
+    assert compile_pipeline(document).code == compile_pipeline(document).code == compile_pipeline(shuffled).code
+
+
+def test_compiled_job_carries_resolved_parameters(orders_document: dict[str, Any]) -> None:
+    job = compile_pipeline(orders_daily(orders_document), parameters={"run_date": "2026-03-04"})
+    assert job.engine == "spark"
+    assert job.parameters == {"run_date": "2026-03-04", "min_amount": 100}
+    assert '.load(os.path.abspath("data/orders/2026-03-04/*.csv"))' in job.code
+    assert "DATE '2026-03-04'" in job.code
+    assert "Parameters: run_date=2026-03-04, min_amount=100." in job.code
+
+
+def test_compile_error_carries_the_validation_result(orders_document: dict[str, Any]) -> None:
+    orders_document["nodes"][1]["config"]["condition"] = "nope > 1"
+    with pytest.raises(CompileError) as raised:
+        compile_pipeline(orders_document)
+    assert not raised.value.result.valid
+    assert raised.value.result.errors[0].path == "$.nodes[1].config.condition"
+    assert "column 'nope' does not exist" in str(raised.value)
+
+
+def test_flink_compilation_fails_loudly_with_reasons(orders_document: dict[str, Any]) -> None:
+    with pytest.raises(CompileError) as raised:
+        compile_pipeline(orders_document, engine="flink")
+    assert {d.message for d in raised.value.result.errors} >= {
+        "Node 'big': transform.filter is not supported yet by the flink back end."
+    }
+
+
+def test_capability_table_and_visitors_agree() -> None:
+    """Every (type, engine) declared supported has a visitor; no visitor exists for an unsupported type."""
+    for engine, backend in BACKENDS.items():
+        for node_type, spec in NODE_SPECS.items():
+            supported = any(CAPABILITIES[(node_type, engine, mode)].supported for mode in ("batch", "streaming"))
+            assert hasattr(backend, spec.visitor) == supported, (engine, node_type)
+    assert set(BACKENDS) <= set(compiler.ENGINES)
+
+
+def test_comments_never_span_lines(orders_document: dict[str, Any]) -> None:
+    """The only comments are one header per node; label text never leaks onto a code line."""
+    document = hostile_text(orders_document)
+    code = compile_pipeline(document).code
+    comments = [
+        token.string for token in tokenize.generate_tokens(io.StringIO(code).readline) if token.type == tokenize.COMMENT
+    ]
+    assert comments == [
+        '# orders: Raw\\nimport os; os.system(\'rm -rf /\') # """ \\r\\u2028\\x00end (source.file)',
+        "# big: (transform.filter)",
+        "# out: (sink.file)",
+    ]
+
+
+def test_public_api() -> None:
+    assert compiler.ENGINES == ("spark", "flink")
+    assert set(compiler.__all__) == {
+        "ENGINES",
+        "CompileError",
+        "CompiledJob",
+        "Diagnostic",
+        "Field",
+        "ValidationResult",
+        "check_shape",
+        "compile_pipeline",
+        "validate",
+    }
+    diagnostic = compiler.Diagnostic("error", "n", "$.nodes[0]", "m")
+    assert diagnostic.to_dict() == {"severity": "error", "node": "n", "path": "$.nodes[0]", "message": "m"}
+    assert compiler.Field("a", "int").to_dict() == {"name": "a", "type": "int", "nullable": True}
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ({"format": "studio.pipeline/v1", "nodes": [], "edges": []}, []),
+        ({"format": "studio.pipeline/v1", "nodes": [{"junk": True}], "edges": [], "name": 5}, []),
+        ({"format": "studio.pipeline/v1", "nodes": {}, "edges": []}, ["$.nodes"]),
+        ({"nodes": [], "edges": "x"}, ["$.format", "$.edges"]),
+        ([], ["$"]),
+    ],
+)
+def test_check_shape_is_only_structural(document: object, expected: list[str]) -> None:
+    assert [d.path for d in compiler.check_shape(document)] == expected
+
+
+def test_compiler_imports_nothing_from_the_web_app() -> None:
+    script = (
+        "import sys, compiler; compiler.validate({}); "
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'django', 'studio', 'runners', 'rest_framework'}); "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", script], cwd=REPO, check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
