@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 import compiler
 from runners.engines import job_spec
@@ -9,9 +10,13 @@ from runners.jobs import run_job
 from studio.runs import services
 from studio.runs.models import Run, RunStatus
 
-__all__ = ["execute_run"]
+__all__ = ["execute_run", "worker_stopping"]
 
 logger = logging.getLogger(__name__)
+
+# Set when the worker is asked to stop: running jobs are stopped and their runs settled, so no
+# run is left "running" behind a worker that has gone.
+worker_stopping = threading.Event()
 
 
 def execute_run(run_id: int) -> None:
@@ -33,13 +38,17 @@ def execute_run(run_id: int) -> None:
         result = run_job(
             job_spec(engine=run.engine, code=job.code, run_key=str(run_id)),
             on_lines=lambda lines: services.run_append_log(run_id=run_id, lines=lines),
-            should_cancel=lambda: Run.objects.filter(pk=run_id, cancel_requested=True).exists(),
+            should_cancel=lambda: worker_stopping.is_set()
+            or Run.objects.filter(pk=run_id, cancel_requested=True).exists(),
         )
     except Exception as error:  # noqa: BLE001 - whatever breaks, the run must not stay running
         logger.exception("Run %s could not be executed", run_id)
         services.run_finish(run_id=run_id, status=RunStatus.FAILED, error=f"The runner failed: {error}")
         return
-    if result.cancelled:
+    if result.cancelled and worker_stopping.is_set():
+        services.run_finish(run_id=run_id, status=RunStatus.FAILED,
+                            error="The studio's worker was stopped while this run was running; start it again.")
+    elif result.cancelled:
         services.run_finish(run_id=run_id, status=RunStatus.CANCELLED, error="Cancelled while running.")
     elif result.succeeded:
         services.run_append_log(run_id=run_id, lines=["The job finished successfully."])
