@@ -45,3 +45,11 @@ def test_unknown_api_path_is_json_404(api: APIClient) -> None:
     response = api.get("/api/no-such-thing/")
     assert response.status_code == 404
     assert response.json() == {"detail": "No API endpoint at /api/no-such-thing/."}
+
+
+def test_openapi_schema_describes_the_api(api: APIClient) -> None:
+    response = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    paths = response.json()["paths"] if response["Content-Type"].endswith("json") else response.content.decode()
+    for path in ("/api/pipelines/", "/api/pipelines/{id}/versions/", "/api/validate/", "/api/runs/{id}/log/"):
+        assert path in paths
