@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -12,9 +14,13 @@ from rest_framework.views import APIView
 import compiler
 from studio.access.models import Workspace
 from studio.core.api import InvalidDocument
+from studio.core.schema import (
+    CSRF_FAILED, INVALID_DOCUMENT_OR_FIELDS, ValidationResultSerializer, VersionConflictSerializer, error_responses,
+)
 from studio.access.permissions import ACTION_BY_METHOD, get_for_action
 from studio.pipelines import selectors, services
 from studio.pipelines.models import Pipeline, PipelineVersion
+from studio.runs.models import RunStatus
 from studio.runs.selectors import last_runs
 
 __all__ = [
@@ -24,10 +30,10 @@ __all__ = [
 
 
 class PipelineCreateSerializer(serializers.Serializer):
-    workspace = serializers.SlugField()
-    name = serializers.CharField(max_length=100)
+    workspace = serializers.SlugField(help_text="Slug of a workspace where the user may edit.")
+    name = serializers.CharField(max_length=100, help_text="Unique in the workspace.")
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    document = serializers.JSONField(required=False)
+    document = serializers.JSONField(required=False, help_text="A `studio.pipeline/v1` document; saved as version 1.")
 
 
 class PipelineUpdateSerializer(serializers.Serializer):
@@ -36,15 +42,79 @@ class PipelineUpdateSerializer(serializers.Serializer):
 
 
 class VersionCreateSerializer(serializers.Serializer):
-    document = serializers.JSONField()
+    document = serializers.JSONField(help_text="A `studio.pipeline/v1` document (saved even with validation errors).")
     message = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
-    base_version = serializers.IntegerField(allow_null=True, min_value=1)
+    base_version = serializers.IntegerField(
+        allow_null=True, min_value=1,
+        help_text="The version the edit started from; null for a pipeline with no version yet.",
+    )
 
 
+@extend_schema_serializer(component_name="DocumentCheck")
 class CheckSerializer(serializers.Serializer):
-    document = serializers.JSONField()
+    document = serializers.JSONField(help_text="A `studio.pipeline/v1` document.")
     engine = serializers.ChoiceField(choices=compiler.ENGINES, required=False, allow_null=True)
     parameters = serializers.DictField(required=False, default=dict)
+
+
+class RunSummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=RunStatus.choices)
+    created_at = serializers.DateTimeField()
+
+
+class PipelineSerializer(serializers.Serializer):
+    """A pipeline (the schema of `pipeline_data` without the document)."""
+
+    id = serializers.IntegerField()
+    workspace = serializers.SlugField(help_text="The workspace's slug.")
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    latest_version = serializers.IntegerField(allow_null=True, help_text="Null until a version is saved.")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+    last_run = RunSummarySerializer(allow_null=True)
+
+
+class PipelineDetailSerializer(PipelineSerializer):
+    """A pipeline with its latest version's document."""
+
+    document = serializers.DictField(allow_null=True, help_text="The latest version's document; null without one.")
+
+
+class VersionSerializer(serializers.Serializer):
+    """A saved version (the schema of `version_data` without the document)."""
+
+    number = serializers.IntegerField()
+    author = serializers.CharField(allow_null=True, help_text="Username; null when the user was deleted.")
+    message = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    valid = serializers.BooleanField(help_text="Only a valid version can be run.")
+
+
+class VersionDetailSerializer(VersionSerializer):
+    """A version with its document."""
+
+    document = serializers.DictField()
+
+
+class VersionCreatedSerializer(VersionDetailSerializer):
+    """The saved version, and what validation found in it (a version with errors is saved too)."""
+
+    validation = ValidationResultSerializer()
+
+
+class CompileResultSerializer(serializers.Serializer):
+    engine = serializers.ChoiceField(choices=compiler.ENGINES)
+    language = serializers.ChoiceField(choices=["python"])
+    code = serializers.CharField(help_text="The generated job.")
+
+
+_PIPELINE_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The pipeline's id.")
+_INVALID_DOCUMENT = OpenApiResponse(
+    INVALID_DOCUMENT_OR_FIELDS,
+    description="Invalid fields, or a document that is not a `studio.pipeline/v1` document at all.",
+)
 
 
 def _run_summary(run: Any) -> dict[str, Any] | None:
@@ -89,11 +159,24 @@ def _pipeline(request: Request, pk: int, action: str | None = None) -> Pipeline:
 
 
 class PipelineListView(APIView):
+    @extend_schema(
+        operation_id="pipelines_list", tags=["pipelines"], summary="Pipelines, newest update first",
+        parameters=[OpenApiParameter(
+            "workspace", OpenApiTypes.STR, OpenApiParameter.QUERY,
+            description="A workspace slug; all the user's workspaces when omitted.",
+        )],
+        responses={200: PipelineSerializer(many=True), **error_responses(401)},
+    )
     def get(self, request: Request) -> Response:
         pipelines = list(selectors.pipeline_list(user=request.user, workspace_slug=request.query_params.get("workspace")))
         runs = last_runs(pipeline_ids=[p.id for p in pipelines])
         return Response([pipeline_data(p, last_run=runs.get(p.id)) for p in pipelines])
 
+    @extend_schema(
+        operation_id="pipelines_create", tags=["pipelines"], summary="Create a pipeline",
+        request=PipelineCreateSerializer,
+        responses={201: PipelineDetailSerializer, 400: _INVALID_DOCUMENT, **error_responses(401, 403, 404)},
+    )
     def post(self, request: Request) -> Response:
         serializer = PipelineCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -109,27 +192,59 @@ class PipelineListView(APIView):
 
 
 class PipelineDetailView(APIView):
+    @extend_schema(
+        operation_id="pipelines_retrieve", tags=["pipelines"], summary="A pipeline with its latest document",
+        parameters=[_PIPELINE_ID], responses={200: PipelineDetailSerializer, **error_responses(401, 404)},
+    )
     def get(self, request: Request, pk: int) -> Response:
         pipeline = _pipeline(request, pk)
         return Response(pipeline_data(pipeline, last_run=last_runs(pipeline_ids=[pk]).get(pk), document=True))
 
+    @extend_schema(
+        operation_id="pipelines_partial_update", tags=["pipelines"], summary="Rename or describe a pipeline",
+        parameters=[_PIPELINE_ID], request=PipelineUpdateSerializer,
+        responses={200: PipelineDetailSerializer, **error_responses(400, 401, 403, 404)},
+    )
     def patch(self, request: Request, pk: int) -> Response:
         pipeline = _pipeline(request, pk)
         serializer = PipelineUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         pipeline = services.pipeline_update(pipeline=pipeline, **serializer.validated_data)
-        return Response(pipeline_data(pipeline, document=True))
+        return Response(pipeline_data(pipeline, last_run=last_runs(pipeline_ids=[pk]).get(pk), document=True))
 
+    @extend_schema(
+        operation_id="pipelines_destroy", tags=["pipelines"], summary="Delete a pipeline, its versions and runs",
+        parameters=[_PIPELINE_ID],
+        responses={204: OpenApiResponse(description="Deleted."), **error_responses(401, 403, 404)},
+    )
     def delete(self, request: Request, pk: int) -> Response:
         services.pipeline_delete(pipeline=_pipeline(request, pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class VersionListView(APIView):
+    @extend_schema(
+        operation_id="versions_list", tags=["versions"], summary="A pipeline's versions, newest first",
+        parameters=[_PIPELINE_ID], responses={200: VersionSerializer(many=True), **error_responses(401, 404)},
+    )
     def get(self, request: Request, pk: int) -> Response:
         pipeline = _pipeline(request, pk)
         return Response([version_data(v) for v in selectors.version_list(pipeline=pipeline)])
 
+    @extend_schema(
+        operation_id="versions_create", tags=["versions"], summary="Save a new version",
+        description=(
+            "Saved even when the document has validation errors (`valid: false`; it cannot be run). "
+            "409 when another version was saved since `base_version`; nothing is saved then."
+        ),
+        parameters=[_PIPELINE_ID], request=VersionCreateSerializer,
+        responses={
+            201: VersionCreatedSerializer, 400: _INVALID_DOCUMENT, **error_responses(401, 403, 404),
+            409: OpenApiResponse(
+                VersionConflictSerializer, description="Another version was saved since `base_version`.",
+            ),
+        },
+    )
     def post(self, request: Request, pk: int) -> Response:
         pipeline = _pipeline(request, pk)
         serializer = VersionCreateSerializer(data=request.data)
@@ -144,6 +259,14 @@ class VersionListView(APIView):
 
 
 class VersionDetailView(APIView):
+    @extend_schema(
+        operation_id="versions_retrieve", tags=["versions"], summary="One version with its document",
+        parameters=[
+            _PIPELINE_ID,
+            OpenApiParameter("number", OpenApiTypes.INT, OpenApiParameter.PATH, description="The version number."),
+        ],
+        responses={200: VersionDetailSerializer, **error_responses(401, 404)},
+    )
     def get(self, request: Request, pk: int, number: int) -> Response:
         version = selectors.version_get(pipeline=_pipeline(request, pk), number=number)
         if version is None:
@@ -154,6 +277,11 @@ class VersionDetailView(APIView):
 class ValidateView(APIView):
     """Validate a draft without saving it: the editor calls this as the user draws."""
 
+    @extend_schema(
+        operation_id="validate", tags=["compiler"], summary="Validate a document without saving it",
+        request=CheckSerializer,
+        responses={200: ValidationResultSerializer, **error_responses(400, 401), 403: CSRF_FAILED},
+    )
     def post(self, request: Request) -> Response:
         serializer = CheckSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -163,6 +291,18 @@ class ValidateView(APIView):
 
 
 class CompileView(APIView):
+    @extend_schema(
+        operation_id="compile", tags=["compiler"], summary="Generate the job code without saving or running",
+        description="`engine` defaults to `spark`.",
+        request=CheckSerializer,
+        responses={
+            200: CompileResultSerializer,
+            400: OpenApiResponse(
+                INVALID_DOCUMENT_OR_FIELDS, description="Invalid fields, or a document that is not valid for the engine.",
+            ),
+            **error_responses(401), 403: CSRF_FAILED,
+        },
+    )
     def post(self, request: Request) -> Response:
         serializer = CheckSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

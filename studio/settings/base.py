@@ -105,11 +105,48 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
 }
 
+_API_DESCRIPTION = """Everything the browser does, for automation.
+
+**Authentication.** Browsers use the session cookie (`POST /api/auth/login/`); `GET /api/auth/csrf/`
+sets the `csrftoken` cookie, which every unsafe request sends back as the `X-CSRFToken` header.
+Scripts get a token from `POST /api/auth/token/` and send `Authorization: Token <token>`.
+
+**Errors** are always JSON: `{"detail": "sentence"}` for request-level errors (401, 403, 404, 405,
+409, 500), `{"field": ["sentence", ...]}` for invalid fields (400), and a validation result
+(`{"valid": false, "errors": [Diagnostic], "warnings": [Diagnostic]}`) for a pipeline document
+that must be valid (400). Objects in workspaces the user is not a member of answer 404.
+
+**Websocket: live runs.** `ws(s)://<host>/ws/runs/{id}/`, authenticated by the session cookie;
+closes with code 4404 for a run the user may not see. The server sends JSON messages:
+
+- `{"type": "run.status", "run": Run}` on connect and on every status change;
+- `{"type": "run.log", "lines": [LogLine]}` with new log lines as the job prints them.
+
+`Run` and `LogLine` are the schemas of the same names below.
+"""
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "Pipeline Studio API",
-    "DESCRIPTION": "Everything the browser does, for automation.",
+    "DESCRIPTION": _API_DESCRIPTION,
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "TAGS": [
+        {"name": "auth", "description": "Log in and out, tokens for scripts, the current user."},
+        {"name": "workspaces", "description": "The workspaces the user belongs to."},
+        {"name": "pipelines", "description": "Pipelines in the user's workspaces."},
+        {"name": "versions", "description": "Immutable pipeline versions, saved with optimistic concurrency."},
+        {"name": "compiler", "description": "Validate and compile documents without saving them."},
+        {"name": "runs", "description": "Start, watch and cancel runs (live updates: see the websocket above)."},
+        {"name": "files", "description": "The landing zone (data folder): list files, infer schemas."},
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "studio.runs.models.RunStatus",
+        "EngineEnum": "studio.runs.models.Engine",
+        "LogLevelEnum": "studio.runs.models.LogLevel",
+        "RoleEnum": "studio.access.models.Role",
+        "SeverityEnum": ["error", "warning"],
+        "FileFormatEnum": ["csv", "json", "parquet"],
+    },
 }
 
 LOGGING = {

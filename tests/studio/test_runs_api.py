@@ -29,6 +29,8 @@ def test_start_a_run_queues_it_and_enqueues_its_id(api: APIClient, django_captur
     listed = api.get(f"/api/runs/?pipeline={pipeline}").json()
     assert [r["id"] for r in listed] == [run["id"]]
     assert api.get("/api/pipelines/").json()[0]["last_run"]["id"] == run["id"]
+    renamed = api.patch(f"/api/pipelines/{pipeline}/", {"description": "renamed"}, format="json").json()
+    assert renamed["last_run"]["id"] == run["id"] and renamed["description"] == "renamed"
 
 
 def test_a_pipeline_without_version_cannot_run(api: APIClient) -> None:
