@@ -38,7 +38,7 @@ def chain(index: int, length: int) -> tuple[list[dict[str, Any]], list[dict[str,
         elif kind == 1:
             node = {"id": node_id, "type": "transform.derive",
                     "config": {"columns": [{"name": "amount", "expression": f"round(amount * 1.{step:03d}, 2)"},
-                                           {"name": "name", "expression": f"upper(trim(name)) || '{index}'"}]}}
+                                           {"name": "name", "expression": f"concat(upper(trim(name)), '{index}')"}]}}
         else:
             node = {"id": node_id, "type": "transform.select",
                     "config": {"columns": [{"name": "id"}, {"name": "amount"}, {"name": "name"}]}}
