@@ -27,12 +27,15 @@ def validate(
     *,
     engine: str | None = None,
     parameters: Mapping[str, object] | None = None,
+    data_dir: str | None = None,
 ) -> ValidationResult:
     """All errors and warnings at once, plus inferred schemas. Never raises on any input.
 
     Without an engine only engine-independent rules apply; with one, also its capability table.
+    `data_dir` is where the job's relative paths resolve; given, the columns of parquet sources
+    without a schema are read from the files' footers there.
     """
-    return analyse(document, engine=engine, parameters=parameters).result
+    return analyse(document, engine=engine, parameters=parameters, data_dir=data_dir).result
 
 
 def compile_pipeline(
@@ -40,9 +43,10 @@ def compile_pipeline(
     *,
     engine: str = "spark",
     parameters: Mapping[str, object] | None = None,
+    data_dir: str | None = None,
 ) -> CompiledJob:
     """Generate the job for `engine`; raises CompileError (carrying the full result) when invalid."""
-    analysis = analyse(document, engine=engine, parameters=parameters)
+    analysis = analyse(document, engine=engine, parameters=parameters, data_dir=data_dir)
     if not analysis.result.valid:
         raise CompileError(analysis.result)
     backend = BACKENDS.get(engine)

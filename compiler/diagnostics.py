@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    from compiler.lineage import Lineage
     from compiler.types import Field
 
 __all__ = [
@@ -45,11 +46,13 @@ class Diagnostic:
 
 @dataclass
 class ValidationResult:
-    """Every error and warning found at once, plus the output schema of every node that could be inferred."""
+    """Every error and warning found at once, plus the output schema of every node that could be
+    inferred and the lineage of its columns (see compiler/lineage.py)."""
 
     errors: list[Diagnostic] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
     schemas: dict[str, dict[str, list[Field]]] = field(default_factory=dict)
+    lineage: Lineage | None = None
 
     @property
     def valid(self) -> bool:
@@ -64,7 +67,12 @@ class ValidationResult:
                 node: {port: [f.to_dict() for f in fields] for port, fields in ports.items()}
                 for node, ports in self.schemas.items()
             },
+            "lineage": self.lineage.to_dict() if self.lineage is not None else _empty_lineage(),
         }
+
+
+def _empty_lineage() -> dict[str, object]:
+    return {"columns": {}, "rows": {}, "datasets": {"inputs": [], "outputs": []}}
 
 
 class CompileError(Exception):

@@ -25,12 +25,15 @@ from compiler.parameters import PARAMETER_NAME, ParameterValue
 from compiler.types import COLUMN_NAME, INTEGRAL, MAX_DECIMAL_PRECISION, Field, decimal_parts, is_numeric, parse_type
 
 __all__ = [
+    "AGGREGATE_FUNCTIONS",
     "SUPPORTED_FUNCTIONS",
     "Analysed",
     "StudioSpark",
+    "aggregate_result",
+    "analyse_condition",
     "analyse_expression",
-    "analyse_query",
     "can_cast",
+    "common_type",
     "to_sql",
 ]
 
@@ -43,6 +46,10 @@ SUPPORTED_FUNCTIONS = (
     "regexp_extract", "to_date", "to_timestamp", "date_trunc", "year", "month", "day", "hour",
     "datediff", "date_add", "current_date", "current_timestamp", "coalesce", "nullif",
 )  # fmt: skip
+# The functions of transform.aggregate; inside transform.sql queries they are written count(*),
+# count(x), count(DISTINCT x), sum(x), avg(x), min(x) and max(x).
+AGGREGATE_FUNCTIONS = ("count", "count_distinct", "sum", "avg", "min", "max")
+_SQL_AGGREGATES = frozenset({"count", "sum", "avg", "min", "max"})
 _ALTERNATIVES = {
     "ceiling": "ceil", "substr": "substring", "ifnull": "coalesce", "nvl": "coalesce", "ucase": "upper",
     "lcase": "lower", "len": "length", "char_length": "length", "character_length": "length",
@@ -108,13 +115,20 @@ class Analysed:
     type: str | None
     nullable: bool
     columns: tuple[str, ...]
+    # Join conditions: (side, column) for each column read, sides being "left" and "right".
+    qualified: tuple[tuple[str, str], ...] = ()
 
     def sql(self, dialect: str = "spark") -> str:
         return to_sql(self.tree, dialect)
 
 
-def to_sql(tree: exp.Expression, dialect: str = "spark") -> str:
-    """Emit a checked tree as SQL text for an engine; identifiers are always quoted."""
+def to_sql(tree: exp.Expression, dialect: str = "spark", schema: Sequence[Field] = ()) -> str:
+    """Emit a checked tree as SQL text for an engine; identifiers are always quoted. Flink's SQL
+    depends on operand types (compiler/flink_sql.py), so it needs the columns the tree reads."""
+    if dialect == "flink":
+        from compiler.flink_sql import ExpressionEmitter
+
+        return ExpressionEmitter(schema).emit(tree)
     if dialect != "spark":
         raise ValueError(f"no SQL emitter for dialect {dialect!r}")
     return tree.sql(dialect=StudioSpark, identify=True, comments=False)
@@ -267,24 +281,50 @@ def _function_name(node: exp.Expression) -> str:
     return type(node).__name__.lower()
 
 
-def _check_supported(tree: exp.Expression, errors: list[str]) -> None:
+@dataclass(frozen=True)
+class _Rules:
+    """Where an expression sits widens the supported set a little: join conditions may qualify
+    columns with `left.`/`right.`, and SQL queries may qualify them with table names and aliases
+    and use the aggregate functions."""
+
+    qualifiers: frozenset[str] = frozenset()
+    any_qualifier: bool = False
+    aggregates: bool = False
+
+    def allows(self, qualifier: str) -> bool:
+        return self.any_qualifier or qualifier in self.qualifiers
+
+
+_EXPRESSION = _Rules()
+_JOIN_CONDITION = _Rules(qualifiers=frozenset({"left", "right"}))
+
+
+def _check_supported(tree: exp.Expression, errors: list[str], rules: _Rules = _EXPRESSION) -> None:
     """Report every construct outside the supported set; an unsupported node's insides are not reported again."""
     stack = [tree]
     while stack and len(errors) < MAX_ERRORS_PER_EXPRESSION:
         node = stack.pop()
         before = len(errors)
-        _check_node(node, errors)
+        _check_node(node, errors, rules)
         if len(errors) == before:
             stack.extend(reversed(list(node.iter_expressions())))
 
 
-def _check_node(node: exp.Expression, errors: list[str]) -> None:
-    if isinstance(node, exp.If) and not (isinstance(node.parent, exp.Case) and node.arg_key == "ifs"):
+def _is_aggregate(node: exp.Expression) -> bool:
+    return isinstance(node, exp.Anonymous) and _function_name(node) in _SQL_AGGREGATES
+
+
+def _check_node(node: exp.Expression, errors: list[str], rules: _Rules = _EXPRESSION) -> None:
+    if rules.aggregates and _is_aggregate(node):
+        _check_aggregate_call(node, errors)
+    elif rules.aggregates and isinstance(node, (exp.Star, exp.Distinct)) and _is_aggregate(node.parent):
+        pass  # count(*) and count(DISTINCT x), checked with their call
+    elif isinstance(node, exp.If) and not (isinstance(node.parent, exp.Case) and node.arg_key == "ifs"):
         errors.append(_unsupported_function("if"))
     elif isinstance(node, exp.Anonymous):
         name = _function_name(node)
         if name not in SUPPORTED_FUNCTIONS:
-            errors.append(_unsupported_function(name))
+            errors.append(_unsupported_function(name, rules.aggregates))
     elif isinstance(node, exp.TryCast) and node.args.get("safe"):
         errors.append(_unsupported_function("try_cast"))
     elif isinstance(node, (exp.Cast, exp.TryCast)) and any(node.args.get(k) for k in ("format", "action", "default")):
@@ -296,7 +336,16 @@ def _check_node(node: exp.Expression, errors: list[str]) -> None:
             f"{quote(node.name)} is not a valid column name (letters, digits and _, starting with a letter or _)."
         )
     elif isinstance(node, exp.Column) and (node.args.get("table") or node.args.get("db")):
-        errors.append(f"qualified column names like {_snippet(node)} are not supported; write just {quote(node.name)}.")
+        if node.args.get("db") or not rules.allows(node.table):
+            if rules.qualifiers and not rules.any_qualifier:
+                errors.append(
+                    f"{_snippet(node)}: in a join condition, qualify columns only with left. or right., "
+                    f"e.g. left.{node.name}."
+                )
+            else:
+                errors.append(
+                    f"qualified column names like {_snippet(node)} are not supported; write just {quote(node.name)}."
+                )
     elif isinstance(node, exp.Is) and not isinstance(node.expression, exp.Null):
         errors.append("only IS NULL and IS NOT NULL are supported after IS; compare with = instead.")
     elif isinstance(node, exp.In) and (node.args.get("query") or node.args.get("unnest") or node.args.get("field")):
@@ -318,10 +367,28 @@ def _check_node(node: exp.Expression, errors: list[str]) -> None:
             errors.append(f"{hint} ({snippet})." if hint else f"{snippet} is not supported in an expression.")
 
 
-def _unsupported_function(name: str) -> str:
+def _unsupported_function(name: str, in_query: bool = False) -> str:
     alternative = _ALTERNATIVES.get(name)
-    hint = f"; use {alternative} instead" if alternative else f" (supported: {', '.join(SUPPORTED_FUNCTIONS)})"
+    if name in _SQL_AGGREGATES and not in_query:
+        alternative = "transform.aggregate (or a transform.sql query)"
+    if name == "count_distinct" and in_query:
+        alternative = "count(DISTINCT x)"
+    supported = ", ".join((*SUPPORTED_FUNCTIONS, *sorted(_SQL_AGGREGATES))) if in_query else ", ".join(SUPPORTED_FUNCTIONS)
+    hint = f"; use {alternative} instead" if alternative else f" (supported: {supported})"
     return f"function '{name}' is not supported{hint}."
+
+
+def _check_aggregate_call(node: exp.Expression, errors: list[str]) -> None:
+    name = _function_name(node)
+    args = node.expressions
+    star = len(args) == 1 and isinstance(args[0], exp.Star)
+    distinct = len(args) == 1 and isinstance(args[0], exp.Distinct)
+    if star and name != "count":
+        errors.append(f"{name}(*) is not supported; only count(*) counts rows.")
+    elif distinct and (name != "count" or len(args[0].expressions) != 1):
+        errors.append("DISTINCT inside an aggregation is supported only as count(DISTINCT x) with one column.")
+    elif len(args) != 1:
+        errors.append(f"{name}() takes 1 argument, not {len(args)}.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -446,19 +513,43 @@ def can_cast(source: str, target: str) -> bool:
 
 
 class _Typer:
-    """Infers a Typed for each supported node; records sentences for the errors it finds."""
+    """Infers a Typed for each supported node; records sentences for the errors it finds.
 
-    def __init__(self, schema: Sequence[Field], errors: list[str]) -> None:
+    Columns are looked up in `schema`; subclasses resolve them in other scopes (both sides of a
+    join, the tables of a query) by overriding `resolve`. With `aggregates`, count/sum/avg/min/max
+    are typed too (transform.sql); `reads` lists every column read and whether inside one.
+    """
+
+    def __init__(self, schema: Sequence[Field], errors: list[str], aggregates: bool = False) -> None:
         self.columns = {f.name: f for f in schema}
         self.errors = errors
         self.used: list[str] = []
+        self.aggregates = aggregates
+        self.aggregate_depth = 0
+        self.reads: list[tuple[exp.Column, object, bool]] = []
 
     def fail(self, message: str) -> _Failed:
         self.errors.append(message)
         return _Failed()
 
+    def resolve(self, node: exp.Column) -> tuple[Field, object]:
+        """The column's field and a key naming where it comes from; raises _Failed after reporting."""
+        name = node.name
+        if node.table:
+            raise _Failed()  # a qualified name outside a join or query: already reported
+        field = self.columns.get(name)
+        if field is None:
+            hint = did_you_mean(name, self.columns)
+            suggestion = f"; did you mean '{hint}'?" if hint else "."
+            raise self.fail(
+                f"column {quote(name)} does not exist in the input{suggestion} Available: {list_names(self.columns)}."
+            )
+        return field, name
+
     def type_of(self, node: exp.Expression) -> Typed:
         method = getattr(self, f"_t_{type(node).__name__.lower()}", None)
+        if self.aggregates and _is_aggregate(node):
+            return self._aggregate(node)
         if isinstance(node, exp.Anonymous) and _function_name(node) not in _FUNCTION_RULES:
             # Unsupported call (already reported): still check its arguments' columns.
             self.all_of(node.expressions)
@@ -483,18 +574,34 @@ class _Typer:
     # Leaves -------------------------------------------------------------------------------
     def _t_column(self, node: exp.Column) -> Typed:
         name = node.name
-        if _PARAMETER_COLUMN.fullmatch(name) or node.table or not COLUMN_NAME.fullmatch(name):
-            raise _Failed()  # an undeclared parameter, a qualified or invalid name: already reported
-        field = self.columns.get(name)
-        if field is None:
-            hint = did_you_mean(name, self.columns)
-            suggestion = f"; did you mean '{hint}'?" if hint else "."
-            raise self.fail(
-                f"column {quote(name)} does not exist in the input{suggestion} Available: {list_names(self.columns)}."
-            )
+        if _PARAMETER_COLUMN.fullmatch(name) or not COLUMN_NAME.fullmatch(name):
+            raise _Failed()  # an undeclared parameter or an invalid name: already reported
+        field, key = self.resolve(node)
         if name not in self.used:
             self.used.append(name)
+        self.reads.append((node, key, self.aggregate_depth > 0))
         return Typed(field.type, field.nullable)
+
+    def _aggregate(self, node: exp.Expression) -> Typed:
+        name = _function_name(node)
+        if self.aggregate_depth:
+            raise self.fail(f"aggregations cannot be nested ({_snippet(node, 40)}); compute the inner one first.")
+        argument = node.expressions[0]
+        function = name
+        if isinstance(argument, exp.Star):
+            return Typed("bigint", False)
+        if isinstance(argument, exp.Distinct):
+            argument = argument.expressions[0]
+            function = "count_distinct"
+        self.aggregate_depth += 1
+        try:
+            typed = self.type_of(argument)
+        finally:
+            self.aggregate_depth -= 1
+        result = aggregate_result(function, typed.type)
+        if isinstance(result, str):
+            raise self.fail(f"{name}() {result} ({_snippet(argument, 40)} is {typed.type}).")
+        return result
 
     def _t_literal(self, node: exp.Literal) -> Typed:
         if node.is_string:
@@ -785,6 +892,45 @@ class _Typer:
         self._require(what, [node], [typed], lambda t: t in accepted, "a date or timestamp", hint)
 
 
+def aggregate_result(function: str, column_type: str | None) -> Typed | str:
+    """The result of an aggregation over a column type (Spark 4's rules), or what it needs instead.
+
+    count/count_distinct -> bigint; sum of int/bigint -> bigint, of float/double -> double, of
+    decimal(p,s) -> decimal(min(38,p+10),s); avg of numbers -> double, of decimal(p,s) ->
+    decimal(min(38,p+4),min(38,s+4)); min/max keep the type. Only counts are never NULL.
+    """
+    if function in ("count", "count_distinct"):
+        return Typed("bigint", False)
+    if column_type is None:
+        return "needs a column"
+    if function in ("min", "max"):
+        if column_type == "null":
+            return "needs a typed value; CAST(NULL AS <type>)"
+        return Typed(column_type, True)
+    parts = decimal_parts(column_type)
+    if function == "sum":
+        if column_type in INTEGRAL:
+            return Typed("bigint", True)
+        if column_type in ("float", "double"):
+            return Typed("double", True)
+        if parts:
+            return Typed(f"decimal({min(MAX_DECIMAL_PRECISION, parts[0] + 10)},{parts[1]})", True)
+        return "needs a number"
+    if function == "avg":
+        if column_type in INTEGRAL or column_type in ("float", "double"):
+            return Typed("double", True)
+        if parts:
+            precision = min(MAX_DECIMAL_PRECISION, parts[0] + 4)
+            return Typed(f"decimal({precision},{min(MAX_DECIMAL_PRECISION, parts[1] + 4)})", True)
+        return "needs a number"
+    return f"is not an aggregation ({', '.join(AGGREGATE_FUNCTIONS)})"
+
+
+def common_type(a: str, b: str) -> str | None:
+    """The type two values widen to (union inputs, CASE branches), or None when they do not mix."""
+    return _wider(a, b)
+
+
 @dataclass(frozen=True)
 class _FunctionRule:
     arity: tuple[int, int]
@@ -961,30 +1107,66 @@ def analyse_expression(
         return None, [f"the expression is nested too deeply; simplify it (at most {MAX_DEPTH} levels)."]
 
 
-def analyse_query(text: str, *, tables: Sequence[str], parameters: Mapping[str, ParameterValue]) -> list[str]:
-    """Check a transform.sql query: one SELECT statement reading only its input tables."""
+class _SidesTyper(_Typer):
+    """Resolves `left.x`, `right.x` and unqualified names that exist on one side only."""
+
+    def __init__(self, sides: Mapping[str, Sequence[Field]], errors: list[str]) -> None:
+        super().__init__([], errors)
+        self.sides = {side: {f.name: f for f in fields} for side, fields in sides.items()}
+
+    def resolve(self, node: exp.Column) -> tuple[Field, object]:
+        name = node.name
+        if node.table and node.table not in self.sides:
+            raise _Failed()  # a qualifier other than left/right: already reported
+        candidates = [node.table] if node.table else [s for s, columns in self.sides.items() if name in columns]
+        if len(candidates) > 1:
+            raise self.fail(f"column {quote(name)} is on both sides; write left.{name} or right.{name}.")
+        if not candidates or name not in self.sides.get(candidates[0], {}):
+            where = f"the {node.table} input" if node.table else "either input"
+            pool = self.sides.get(node.table, {}) if node.table else {n: 0 for c in self.sides.values() for n in c}
+            hint = did_you_mean(name, pool)
+            suggestion = f"; did you mean '{hint}'?" if hint else "."
+            raise self.fail(f"column {quote(name)} does not exist in {where}{suggestion} Available: {list_names(pool)}.")
+        side = candidates[0]
+        return self.sides[side][name], (side, name)
+
+
+def analyse_condition(
+    text: str,
+    *,
+    sides: Mapping[str, Sequence[Field] | None],
+    parameters: Mapping[str, ParameterValue],
+) -> tuple[Analysed | None, list[str]]:
+    """Check a join's extra condition, which sees both inputs: columns are written `left.x` and
+    `right.x`, or unqualified when the name exists on one side only. The tree comes back with every
+    column qualified, so the emitted SQL is unambiguous."""
     errors: list[str] = []
     try:
-        rewritten = _tokens_and_rewrite(text, errors)
-        if rewritten is None:
-            return errors
+        tree = _parse(text, errors)
+        if tree is None:
+            return None, errors
+        _check_supported(tree, errors, _JOIN_CONDITION)
+        bound = _bind_parameters(tree, parameters, errors)
+        known = {side: schema for side, schema in sides.items() if schema is not None}
+        if len(known) < len(sides):
+            if errors:
+                return None, errors
+            qualified = tuple(dict.fromkeys((c.table, c.name) for c in bound.find_all(exp.Column) if c.table))
+            columns = tuple(dict.fromkeys(c.name for c in bound.find_all(exp.Column)))
+            return Analysed(bound, None, True, columns, qualified), errors
+        typer = _SidesTyper(known, errors)
         try:
-            trees = [t for t in StudioSpark().parse(rewritten) if t is not None]
-        except (ParseError, TokenError, SqlglotError, ValueError) as error:
-            return [f"the query is not valid Spark SQL: {_first_line(error)}."]
-        if len(trees) != 1 or not isinstance(trees[0], exp.Query):
-            return ["write a single SELECT query (no other statements, no ';')."]
-        _bind_parameters(trees[0], parameters, errors)
-        ctes = {cte.alias_or_name for cte in trees[0].find_all(exp.CTE)}
-        for table in trees[0].find_all(exp.Table):
-            name = table.name
-            if table.args.get("db") or (name not in tables and name not in ctes):
-                hint = did_you_mean(name, tables)
-                suggestion = f" Did you mean '{hint}'?" if hint else ""
-                errors.append(
-                    f"the query reads table {_snippet(table)}, which is not one of its inputs."
-                    f"{suggestion} Inputs: {list_names(tables)}."
-                )
+            typed = typer.type_of(bound)
+        except _Failed:
+            return None, errors[:MAX_ERRORS_PER_EXPRESSION]
+        if errors:
+            return None, errors[:MAX_ERRORS_PER_EXPRESSION]
+        pairs: list[tuple[str, str]] = []
+        for column, key, _ in typer.reads:
+            side, name = key  # type: ignore[misc]
+            column.set("table", exp.to_identifier(side))
+            if (side, name) not in pairs:
+                pairs.append((side, name))
+        return Analysed(bound, typed.type, typed.nullable, tuple(typer.used), tuple(pairs)), errors
     except RecursionError:
-        errors.append("the query is nested too deeply; simplify it.")
-    return errors
+        return None, [f"the expression is nested too deeply; simplify it (at most {MAX_DEPTH} levels)."]

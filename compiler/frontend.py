@@ -1,6 +1,6 @@
-"""The shared front end: parse -> parameters -> graph -> mode rules -> templates -> schema inference
--> capabilities. Every stage runs and reports, so a person sees all problems at once; back ends
-only ever receive an `Analysis` without errors.
+"""The shared front end: parse -> parameters -> graph -> mode rules -> templates -> schema and
+lineage inference -> capabilities. Every stage runs and reports, so a person sees all problems at
+once; back ends only ever receive an `Analysis` without errors.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from compiler.capabilities import ENGINES, support
+from compiler.capabilities import ENGINES, condition, support
 from compiler.diagnostics import (
     Diagnostics,
     ValidationResult,
@@ -20,10 +20,13 @@ from compiler.diagnostics import (
 )
 from compiler.document import Node, Pipeline, parse_document
 from compiler.expressions import Analysed
+from compiler.facts import InputFacts, NodeFacts
 from compiler.graph import Connection, NodeId, PipelineGraph
+from compiler.lineage import DatasetRef, Lineage
 from compiler.nodes import Text, iter_leaves
 from compiler.parameters import ParameterValue, coerce, has_unclosed_reference, substitute, template_references
 from compiler.schema import Inference
+from compiler.sql import Query
 
 __all__ = ["Analysis", "analyse"]
 
@@ -38,14 +41,22 @@ class Analysis:
     order: list[NodeId] = field(default_factory=list)
     parameters: dict[str, ParameterValue] = field(default_factory=dict)
     expressions: dict[str, Analysed] = field(default_factory=dict)
+    queries: dict[str, Query] = field(default_factory=dict)
+    joins: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
+    facts: dict[str, NodeFacts] = field(default_factory=dict)
 
     def node(self, node_id: str) -> Node:
         assert self.pipeline is not None
         return self.pipeline.node(node_id)
 
+    def streaming(self, node_id: str) -> bool:
+        """Whether the node's output is a stream."""
+        facts = self.facts.get(node_id)
+        return facts.streaming if facts is not None else False
 
-def analyse(document: object, *, engine: str | None, parameters: object) -> Analysis:
+
+def analyse(document: object, *, engine: str | None, parameters: object, data_dir: str | None = None) -> Analysis:
     """Run every check; never raises on any input."""
     diagnostics = Diagnostics()
     analysis = Analysis(ValidationResult())
@@ -64,12 +75,16 @@ def analyse(document: object, *, engine: str | None, parameters: object) -> Anal
         analysis.texts = _substitute_templates(pipeline, analysis.parameters, diagnostics)
         skipped = graph.cyclic_nodes()
         order = graph.topological_order(exclude=skipped)
-        inference = Inference(pipeline, graph, analysis.parameters, diagnostics)
+        inference = Inference(pipeline, graph, analysis.parameters, diagnostics, analysis.texts, data_dir)
         analysis.result.schemas = inference.run(order, skipped)
         analysis.expressions = inference.expressions
+        analysis.queries = inference.queries
+        analysis.joins = inference.joins
         analysis.order = order
+        analysis.facts = _facts(pipeline, graph, inference)
+        analysis.result.lineage = _lineage(pipeline, graph, inference, analysis.texts)
         if engine is not None:
-            _check_capabilities(pipeline, engine, mode_errors, diagnostics)
+            _check_capabilities(pipeline, engine, mode_errors, diagnostics, analysis.facts)
     analysis.result.errors = diagnostics.errors
     analysis.result.warnings = diagnostics.warnings
     return analysis
@@ -300,10 +315,82 @@ def _substitute_templates(
     return texts
 
 
-def _check_capabilities(pipeline: Pipeline, engine: str, flagged: set[str], diagnostics: Diagnostics) -> None:
+def _check_capabilities(
+    pipeline: Pipeline, engine: str, flagged: set[str], diagnostics: Diagnostics, facts: Mapping[str, NodeFacts]
+) -> None:
     for node in pipeline.nodes:
         if node.spec is None or node.id in flagged:
             continue
         capability = support(node.type, engine, pipeline.mode)
         if not capability.supported:
             diagnostics.error(f"{node.path}.type", f"Node '{node.id}': {capability.reason}.", node.id)
+            continue
+        node_facts = facts.get(node.id)
+        if node_facts is None or node.config is None:
+            continue
+        found = condition(node_facts, engine)
+        if found is not None:
+            key, reason = found
+            diagnostics.error(join_path(node.config_path, key), f"Node '{node.id}': {reason}.", node.id)
+
+
+def _facts(pipeline: Pipeline, graph: PipelineGraph, inference: Inference) -> dict[str, NodeFacts]:
+    """Streams, watermarks and queries per node, for engine rules and back ends."""
+    facts: dict[str, NodeFacts] = {}
+    for node in pipeline.nodes:
+        if node.id not in inference.streaming:
+            continue
+        inputs: dict[str, list[InputFacts]] = {}
+        for c in graph.inputs(NodeId(node.id)):
+            inputs.setdefault(c.target_port, []).append(
+                InputFacts(
+                    c.source,
+                    c.source_port,
+                    inference.streaming.get(c.source, False),
+                    inference.watermarks.get((c.source, c.source_port)),
+                )
+            )
+        query = inference.queries.get(join_path(node.config_path, "query"))
+        known = isinstance(inference.outcomes.get(node.id), dict)
+        facts[node.id] = NodeFacts(node, pipeline.mode, inference.streaming[node.id], inputs, query, known)
+    return facts
+
+
+_DATASET_KEYS = {
+    "source.file": ("file", "path"),
+    "sink.file": ("file", "path"),
+    "source.kafka": ("kafka", "topic"),
+    "sink.kafka": ("kafka", "topic"),
+    "source.iceberg": ("iceberg", "table"),
+    "sink.iceberg": ("iceberg", "table"),
+}
+
+
+def _lineage(pipeline: Pipeline, graph: PipelineGraph, inference: Inference, texts: Mapping[str, str]) -> Lineage:
+    """Column lineage from inference, plus the datasets sources read and sinks write (names with
+    parameters substituted, as a run with these parameters reads and writes them)."""
+    lineage = inference.lineage
+    datasets: dict[str, str] = {}
+    for node in pipeline.nodes:
+        scheme_key = _DATASET_KEYS.get(node.type)
+        if scheme_key is None or node.config is None:
+            continue
+        scheme, key = scheme_key
+        path = join_path(node.config_path, key)
+        datasets[node.id] = f"{scheme}:{texts.get(path, str(node.config[key]))}"
+    for node in pipeline.nodes:
+        if node.id not in datasets:
+            continue
+        if node.type.startswith("source."):
+            lineage.inputs.append(DatasetRef(node.id, datasets[node.id]))
+            continue
+        columns: dict[str, list[tuple[str, str, str]]] | None = None
+        feeding = graph.inputs(NodeId(node.id))
+        if feeding and feeding[0].source in lineage.columns:
+            upstream = lineage.columns[feeding[0].source].get(feeding[0].source_port, {})
+            columns = {}
+            for column in upstream:
+                traced = lineage.trace(feeding[0].source, feeding[0].source_port, column)
+                columns[column] = [(datasets[n], c, how) for n, c, how in traced if n in datasets]
+        lineage.outputs.append(DatasetRef(node.id, datasets[node.id], columns))
+    return lineage

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
+    "ARRAY_OF_STRING",
     "COLUMN_NAME",
     "INTEGRAL",
     "NUMERIC",
@@ -24,6 +25,8 @@ MAX_DECIMAL_PRECISION = 38
 
 SIMPLE_TYPES = ("string", "boolean", "int", "bigint", "float", "double", "date", "timestamp", "binary")
 TYPE_NAMES = (*SIMPLE_TYPES[:6], "decimal(p,s)", *SIMPLE_TYPES[6:])
+# Only ever an output type (transform.quality's `_failed_rules`); documents cannot declare it.
+ARRAY_OF_STRING = "array<string>"
 INTEGRAL = frozenset({"int", "bigint"})
 NUMERIC = frozenset({"int", "bigint", "float", "double"})
 

@@ -6,6 +6,7 @@ Tiers:
 - production: the studio's API, Celery and websocket tests again on PostgreSQL and Redis.
 - frontend:   the editor's unit tests (vitest).
 - e2e:        the editor driven in headless Chromium against a running studio.
+- corpus-flink: the compiler's correctness corpus on Flink (one Flink JVM runs every case).
 Two lanes share the machine's two cores; each lane runs its tiers one after the other.
 """
 from __future__ import annotations
@@ -56,7 +57,12 @@ def pytest_tier(name: str, args: list[str], env: dict[str, str], extra: list[str
 
 
 def tiers(extra: list[str]) -> list[list[Tier]]:
-    embedded = pytest_tier("embedded", ["tests", "-m", "not e2e"], {"STUDIO_VAR_DIR": str(RESULTS / "embedded-var")}, extra)
+    embedded = pytest_tier("embedded", ["tests", "-m", "not e2e and not (corpus and flink)"],
+                           {"STUDIO_VAR_DIR": str(RESULTS / "embedded-var")}, extra)
+    # The Flink half of the corpus runs every case in one Flink JVM, one case after another: its own
+    # tier, in the other lane, so it overlaps the embedded tier.
+    corpus_flink = pytest_tier("corpus-flink", ["tests/corpus", "-m", "corpus and flink"],
+                               {"STUDIO_VAR_DIR": str(RESULTS / "corpus-flink-var")}, extra)
     production = pytest_tier("production", ["tests/studio", "-m", "not e2e"], {
         "STUDIO_VAR_DIR": str(RESULTS / "production-var"),
         "DATABASE_URL": POSTGRES_URL,
@@ -66,7 +72,7 @@ def tiers(extra: list[str]) -> list[list[Tier]]:
     e2e = pytest_tier("e2e", ["tests/e2e", "-m", "e2e"], {"STUDIO_VAR_DIR": str(RESULTS / "e2e-var")}, extra)
     frontend = Tier("frontend", ["npm", "test", "--", "--reporter=default", "--reporter=junit",
                                  f"--outputFile.junit={RESULTS / 'frontend.xml'}"], cwd=ROOT / "frontend")
-    return [[embedded, e2e], [frontend, production]]
+    return [[embedded, e2e], [frontend, production, corpus_flink]]
 
 
 def run_lane(lane: list[Tier]) -> None:

@@ -11,7 +11,7 @@ from typing import ClassVar
 from compiler.diagnostics import join_path
 from compiler.document import Node
 from compiler.frontend import Analysis
-from compiler.graph import NodeId
+from compiler.graph import Connection, NodeId
 from compiler.nodes import NodeSpec
 
 __all__ = ["Backend", "VariableNames", "comment_text", "docstring", "py_str"]
@@ -50,6 +50,8 @@ class VariableNames:
         taken = set(ids) | set(reserved)
         blocked = set(reserved) | set(keyword.kwlist) | set(keyword.softkwlist)
         self._names: dict[str, str] = {}
+        self._derived: dict[tuple[str, str], str] = {}
+        self._taken = taken | blocked
         for node_id in ids:
             if node_id not in blocked:
                 self._names[node_id] = node_id
@@ -64,6 +66,19 @@ class VariableNames:
 
     def __getitem__(self, node_id: str) -> str:
         return self._names[node_id]
+
+    def derived(self, node_id: str, suffix: str) -> str:
+        """A further variable of a node (`quality_rejected`) that clashes with no other name."""
+        key = (node_id, suffix)
+        if key not in self._derived:
+            base = f"{self._names[node_id]}_{suffix}"
+            candidate, number = base, 2
+            while candidate in self._taken:
+                candidate = f"{base}_{number}"
+                number += 1
+            self._taken.add(candidate)
+            self._derived[key] = candidate
+        return self._derived[key]
 
 
 class Backend(ABC):
@@ -113,10 +128,23 @@ class Backend(ABC):
     def var(self, node_id: str) -> str:
         return self.names[node_id]
 
-    def input_var(self, node: Node, port: str = "in") -> str:
+    def port_var(self, node_id: str, port: str) -> str:
+        """The variable holding a node's output port: the node's own for `out`, a derived one otherwise."""
+        return self.var(node_id) if port == "out" else self.names.derived(node_id, port)
+
+    def connections(self, node: Node, port: str = "in") -> list[Connection]:
         assert self.analysis.graph is not None
-        connection = next(c for c in self.analysis.graph.inputs(NodeId(node.id)) if c.target_port == port)
-        return self.var(connection.source)
+        return [c for c in self.analysis.graph.inputs(NodeId(node.id)) if c.target_port == port]
+
+    def input_var(self, node: Node, port: str = "in") -> str:
+        connection = self.connections(node, port)[0]
+        return self.port_var(connection.source, connection.source_port)
+
+    def used_ports(self, node: Node) -> list[str]:
+        """The node's output ports that feed something, in the spec's order."""
+        assert self.analysis.graph is not None
+        used = {c.source_port for c in self.analysis.graph.outputs(NodeId(node.id))}
+        return [port for port in self.spec(node).outputs if port in used]
 
     def expression_sql(self, node: Node, *keys: str | int) -> str:
         """The checked expression at config.<keys>, emitted in this back end's SQL dialect."""

@@ -16,6 +16,8 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
+from compiler.footers import arrow_type_name
+
 __all__ = ["FileError", "FileEntry", "file_list", "file_schema", "resolve_inside"]
 
 MAX_LISTED = 1000
@@ -63,28 +65,6 @@ def file_list(root: Path, prefix: str = "") -> list[FileEntry]:
     ]
 
 
-def _arrow_to_spark(arrow_type: pa.DataType) -> str:
-    if pa.types.is_boolean(arrow_type):
-        return "boolean"
-    if pa.types.is_int8(arrow_type) or pa.types.is_int16(arrow_type) or pa.types.is_int32(arrow_type):
-        return "int"
-    if pa.types.is_integer(arrow_type):
-        return "bigint"
-    if pa.types.is_float32(arrow_type):
-        return "float"
-    if pa.types.is_floating(arrow_type):
-        return "double"
-    if pa.types.is_decimal(arrow_type):
-        return f"decimal({arrow_type.precision},{arrow_type.scale})"
-    if pa.types.is_date(arrow_type):
-        return "date"
-    if pa.types.is_timestamp(arrow_type):
-        return "timestamp"
-    if pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type):
-        return "binary"
-    return "string"
-
-
 def _first_match(root: Path, pattern: str) -> Path:
     absolute = resolve_inside(root, pattern)
     matches = sorted(Path(p) for p in glob.glob(str(absolute), recursive=True) if Path(p).is_file())
@@ -126,7 +106,7 @@ def file_schema(root: Path, pattern: str, file_format: str, options: dict[str, A
     except (pa.ArrowInvalid, OSError, ValueError) as error:
         raise FileError(f"Could not read '{path.relative_to(root)}' as {file_format}: {error}") from None
     schema = [
-        {"name": field.name, "type": _arrow_to_spark(field.type), "nullable": True}
+        {"name": field.name, "type": arrow_type_name(field.type), "nullable": True}
         for field in table.schema
     ]
     sample = json.loads(json.dumps(table.slice(0, SAMPLE_ROWS).to_pylist(), default=str))

@@ -79,6 +79,10 @@ class ValidationResultSerializer(serializers.Serializer):
     errors = DiagnosticSerializer(many=True)
     warnings = DiagnosticSerializer(many=True)
     schemas = _schemas_field()
+    lineage = serializers.DictField(
+        required=False,
+        help_text="Column, row and dataset lineage: {columns, rows, datasets} (compiler/README.md, 'Lineage').",
+    )
 
 
 class InvalidDocumentSerializer(ValidationResultSerializer):

@@ -189,17 +189,17 @@ def test_parquet_with_schema_is_checked(orders_document: dict[str, Any]) -> None
     assert validate(orders_document).schemas["big"]["out"] == [Field("amount", "double", True)]
 
 
-def test_nodes_without_inference_return_no_schema_and_no_errors(orders_document: dict[str, Any]) -> None:
-    orders_document["nodes"][1] = {"id": "big", "type": "transform.deduplicate", "config": {"keys": ["order_id"]}}
-    orders_document["nodes"].insert(2, {"id": "after", "type": "transform.filter", "config": {"condition": "x > 1"}})
-    orders_document["edges"][1]["to"]["node"] = "after"
-    orders_document["edges"].append({"from": {"node": "after", "port": "out"}, "to": {"node": "out", "port": "in"}})
+def test_an_iceberg_source_has_unknown_columns_and_downstream_checks_are_skipped(
+    orders_document: dict[str, Any],
+) -> None:
+    orders_document["nodes"][0] = {"id": "orders", "type": "source.iceberg", "config": {"table": "raw.orders"}}
+    orders_document["nodes"][1]["config"]["condition"] = "no_such_column > 1"
     result = validate(orders_document)
     assert result.valid
-    assert set(result.schemas) == {"orders"}
-    [warning] = result.warnings
-    assert warning.node == "after"
-    assert "from 'big': transform.deduplicate has no schema inference yet" in warning.message
+    assert result.schemas == {}
+    assert [(w.node, w.path) for w in result.warnings] == [("orders", "$.nodes[0]"), ("big", "$.nodes[1]")]
+    assert "columns of an Iceberg table are read from its catalog" in result.warnings[0].message
+    assert "from 'orders': an Iceberg table's columns are known only when the job runs" in result.warnings[1].message
 
 
 def test_partition_columns_must_exist(orders_document: dict[str, Any]) -> None:
