@@ -5,7 +5,11 @@ from django.conf import settings
 
 from runners.jobs import JobSpec
 
-__all__ = ["job_spec"]
+__all__ = ["RUN_KEY_VARIABLE", "job_spec"]
+
+# Every process of a job carries its run key in this variable: the reaper checks it before it kills
+# the leftovers of a job whose worker died, so a recycled process id is never mistaken for the job.
+RUN_KEY_VARIABLE = "STUDIO_RUN_KEY"
 
 
 def job_spec(*, engine: str, code: str, run_key: str) -> JobSpec:
@@ -32,5 +36,5 @@ def job_spec(*, engine: str, code: str, run_key: str) -> JobSpec:
         workdir=settings.STUDIO_RUNS_DIR / run_key,
         data_dir=settings.STUDIO_DATA_DIR,
         python=python,
-        env=env,
+        env={**env, RUN_KEY_VARIABLE: run_key},
     )

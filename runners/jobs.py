@@ -1,7 +1,7 @@
 """Launch a generated job as a process of its own and supervise it.
 
 Shared by the Celery runner and the `run_pipeline` command, so a headless run and a run from the
-browser execute the same way.
+browser execute the same way. Pure Python: no Django here.
 """
 from __future__ import annotations
 
@@ -13,14 +13,21 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["JobResult", "JobSpec", "run_job"]
+from runners.output import LogLine, Output, parse_line
 
-# How long a job gets to stop after SIGTERM before its process group is killed.
-STOP_GRACE_SECONDS = 5.0
+__all__ = ["JobResult", "JobSpec", "kill_job_processes", "run_job"]
+
+# How long a job gets to stop after SIGTERM before its process group is killed. Short enough that a
+# cancel settles within 5 s; a Spark driver's shutdown hooks need about a second.
+STOP_GRACE_SECONDS = 3.0
 FLUSH_SECONDS = 0.2
+# After the job's own process exits, how long its children may keep the output pipe open.
+EXIT_DRAIN_SECONDS = 2.0
+TAIL_LINES = 10  # lines of output quoted in a failed run's error
+_SEARCH_LINES = 50  # lines searched for the job's own exception
 _EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(Error|Exception|Exit)\b.*)$")
 
 
@@ -36,12 +43,14 @@ class JobSpec:
 @dataclass(frozen=True)
 class JobResult:
     returncode: int
-    cancelled: bool
-    error: str  # "" on success; otherwise the job's own last exception line where there is one
+    cancelled: bool  # stopped because `should_cancel` said so
+    error: str  # "" on success; otherwise why it failed, then the last lines of its output
+    timed_out: bool = False  # stopped because it ran longer than its timeout
+    tail: tuple[str, ...] = field(default=())
 
     @property
     def succeeded(self) -> bool:
-        return self.returncode == 0 and not self.cancelled
+        return self.returncode == 0 and not self.cancelled and not self.timed_out
 
 
 def _reader(stream: object, lines: queue.Queue[str | None]) -> None:
@@ -50,24 +59,32 @@ def _reader(stream: object, lines: queue.Queue[str | None]) -> None:
     lines.put(None)
 
 
-def _error_from(tail: list[str], returncode: int) -> str:
-    for line in reversed(tail):
-        match = _EXCEPTION_LINE.match(line.strip())
-        if match:
-            return match.group(1)
-    if returncode < 0:
-        return f"The job was killed by signal {signal.Signals(-returncode).name}."
-    return f"The job exited with code {returncode}."
+def _error_from(tail: list[str], returncode: int, timeout: float | None, timed_out: bool) -> str:
+    if timed_out:
+        headline = f"The run timed out after {timeout:g} s and was stopped."
+    elif returncode < 0:
+        headline = f"The job was killed by signal {signal.Signals(-returncode).name}."
+    else:
+        found = (m.group(1) for line in reversed(tail) if (m := _EXCEPTION_LINE.match(line.strip())))
+        headline = next(found, f"The job exited with code {returncode}.")
+    if not tail:
+        return headline + " It printed nothing."
+    return headline + "\n\nLast lines of its output:\n" + "\n".join(tail[-TAIL_LINES:])
 
 
 def run_job(
     spec: JobSpec,
     *,
-    on_lines: Callable[[list[str]], None],
+    on_output: Callable[[list[Output]], None],
     should_cancel: Callable[[], bool] = lambda: False,
     timeout: float | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> JobResult:
-    """Run the job to its end, passing its output lines on in batches; stop it when asked."""
+    """Run the job to its end, passing its output on in batches; stop it when asked or timed out.
+
+    The job runs in a process group of its own (its pid is the group id, passed to `on_start`), so
+    stopping it reaches a JVM it started too. `should_cancel` is called several times a second.
+    """
     spec.workdir.mkdir(parents=True, exist_ok=True)
     spec.data_dir.mkdir(parents=True, exist_ok=True)
     job_file = spec.workdir / "job.py"
@@ -84,15 +101,36 @@ def run_job(
         errors="replace",
         start_new_session=True,  # its own process group, so a cancel reaches the JVM too
     )
+    try:
+        return _supervise(process, on_output=on_output, should_cancel=should_cancel, timeout=timeout,
+                          on_start=on_start)
+    finally:
+        # Whatever happened in here (a callback raising included), no process of the job outlives it.
+        if process.poll() is None:
+            _signal_group(process, signal.SIGKILL)
+            process.wait()
+
+
+def _supervise(
+    process: subprocess.Popen[str],
+    *,
+    on_output: Callable[[list[Output]], None],
+    should_cancel: Callable[[], bool],
+    timeout: float | None,
+    on_start: Callable[[int], None] | None,
+) -> JobResult:
+    if on_start is not None:
+        on_start(process.pid)
     lines: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=_reader, args=(process.stdout, lines), daemon=True).start()
     started = time.monotonic()
     tail: list[str] = []
-    cancelled = False
+    cancelled = timed_out = False
     stop_deadline: float | None = None
+    exited_at: float | None = None
     done = False
     while not done:
-        batch: list[str] = []
+        batch: list[Output] = []
         deadline = time.monotonic() + FLUSH_SECONDS
         while time.monotonic() < deadline:
             try:
@@ -102,29 +140,69 @@ def run_job(
             if line is None:
                 done = True
                 break
-            batch.append(line.rstrip("\n"))
+            batch.append(parse_line(line))
         if batch:
-            on_lines(batch)
-            tail = (tail + batch)[-50:]
-        timed_out = timeout is not None and time.monotonic() - started > timeout
-        if stop_deadline is None and (should_cancel() or timed_out):
-            cancelled = True
-            if timed_out:
-                on_lines([f"The run took longer than its timeout of {timeout:.0f} s; stopping it."])
-            _signal_group(process, signal.SIGTERM)
-            stop_deadline = time.monotonic() + STOP_GRACE_SECONDS
+            on_output(batch)
+            tail = (tail + [item.text for item in batch if isinstance(item, LogLine)])[-_SEARCH_LINES:]
+        if stop_deadline is None:
+            if timeout is not None and time.monotonic() - started > timeout:
+                timed_out = True
+                on_output([LogLine(f"The run took longer than its timeout of {timeout:g} s; stopping it.", "error")])
+            elif should_cancel():
+                cancelled = True
+            if cancelled or timed_out:
+                _signal_group(process, signal.SIGTERM)
+                stop_deadline = time.monotonic() + STOP_GRACE_SECONDS
         if stop_deadline is not None and time.monotonic() > stop_deadline:
             # Kill the whole group even if the job's own process has gone: a JVM it started may
             # still hold the output pipe open.
             _signal_group(process, signal.SIGKILL)
             stop_deadline = float("inf")
+        if exited_at is None and process.poll() is not None:
+            exited_at = time.monotonic()
+        if not done and exited_at is not None and time.monotonic() - exited_at > EXIT_DRAIN_SECONDS:
+            # The job's process is gone but something it started holds the pipe: stop that too.
+            _signal_group(process, signal.SIGKILL)
+            if time.monotonic() - exited_at > EXIT_DRAIN_SECONDS * 2:
+                break  # a descendant that left the group keeps the pipe; stop reading it
     returncode = process.wait()
-    error = "" if returncode == 0 and not cancelled else _error_from(tail, returncode)
-    return JobResult(returncode=returncode, cancelled=cancelled, error=error)
+    if returncode == 0 and not cancelled and not timed_out:
+        error = ""
+    else:
+        error = _error_from(tail, returncode, timeout, timed_out)
+    return JobResult(returncode=returncode, cancelled=cancelled, error=error, timed_out=timed_out,
+                     tail=tuple(tail[-TAIL_LINES:]))
 
 
 def _signal_group(process: subprocess.Popen[str], sig: signal.Signals) -> None:
     try:
         os.killpg(process.pid, sig)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         pass
+
+
+def kill_job_processes(pgid: int, *, marker: str) -> int:
+    """SIGKILL the processes of a job's group that carry `marker` (`NAME=value`) in their environment.
+
+    Used by the reaper for a job whose worker died: the environment check makes sure a group id
+    reused by an unrelated program since is left alone. Returns how many processes were killed.
+    """
+    needle = b"\0" + marker.encode() + b"\0"
+    killed = 0
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return 0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            # Fields after the command name (which may contain spaces) in parentheses: state, ppid, pgrp.
+            pgrp = int(stat.rsplit(")", 1)[1].split()[2])
+            if pgrp != pgid or needle not in b"\0" + (entry / "environ").read_bytes():
+                continue
+            os.kill(int(entry.name), signal.SIGKILL)
+            killed += 1
+        except (OSError, IndexError, ValueError):
+            continue  # gone in the meantime, or not ours to read
+    return killed

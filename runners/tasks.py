@@ -1,14 +1,30 @@
-"""Celery tasks. They take ids, never objects or code; the work is in runners.execute."""
+"""Celery tasks. They take ids, never objects or code; the work is in runners.execute, runners.reaper
+and the schedule service."""
 from __future__ import annotations
 
-from runners import execute
+from runners import execute, reaper
 from runners.celery import app
+from studio.runs.services import schedules_fire_due
 
-__all__ = ["execute_run"]
+__all__ = ["dispatch_schedules", "execute_run", "reap_runs"]
 
 
 # Bound to the studio's app (not `shared_task`), so a web process that only imports this module
-# sends through the configured broker rather than Celery's default one.
+# sends through the configured broker rather than Celery's default one. acks_late: a message is
+# acknowledged once the run is settled, so a worker that dies mid-run leaves it to be redelivered;
+# the claim makes the redelivery a no-op and the reaper settles the run.
 @app.task(name="runners.execute_run", acks_late=True, ignore_result=True)
 def execute_run(run_id: int) -> None:
     execute.execute_run(run_id)
+
+
+@app.task(name="runners.reap_runs", ignore_result=True)
+def reap_runs() -> list[int]:
+    """Beat sends this every STUDIO_REAPER_INTERVAL_SECONDS (on the control queue)."""
+    return reaper.reap()
+
+
+@app.task(name="runners.dispatch_schedules", ignore_result=True)
+def dispatch_schedules() -> list[int]:
+    """Beat sends this every STUDIO_SCHEDULER_TICK_SECONDS (on the control queue)."""
+    return schedules_fire_due()

@@ -5,6 +5,8 @@ from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_serializer
+from django.conf import settings
+from django.db import transaction
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -19,9 +21,10 @@ from studio.core.schema import (
 )
 from studio.access.permissions import ACTION_BY_METHOD, get_for_action
 from studio.pipelines import selectors, services
-from studio.pipelines.models import Pipeline, PipelineVersion
+from studio.pipelines.models import MAX_ATTEMPTS, MAX_BACKOFF_SECONDS, MAX_TIMEOUT_SECONDS, Pipeline, PipelineVersion
 from studio.runs.models import RunStatus
 from studio.runs.selectors import last_runs
+from studio.runs.services import run_policy_update
 
 __all__ = [
     "CompileView", "PipelineDetailView", "PipelineListView", "ValidateView",
@@ -39,6 +42,21 @@ class PipelineCreateSerializer(serializers.Serializer):
 class PipelineUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
+    max_attempts = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_ATTEMPTS,
+        help_text="Runs in all when a run's worker dies or is stopped (1: no retry).",
+    )
+    retry_backoff_seconds = serializers.IntegerField(
+        required=False, min_value=0, max_value=MAX_BACKOFF_SECONDS,
+        help_text="Wait before the first retry; doubled for each further attempt.",
+    )
+    timeout_seconds = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, max_value=MAX_TIMEOUT_SECONDS,
+        help_text="A run taking longer is stopped and fails; null for no limit.",
+    )
+    allow_concurrent_runs = serializers.BooleanField(
+        required=False, help_text="False: starting a run while another is active answers 409.",
+    )
 
 
 class VersionCreateSerializer(serializers.Serializer):
@@ -74,6 +92,10 @@ class PipelineSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     last_run = RunSummarySerializer(allow_null=True)
+    max_attempts = serializers.IntegerField(help_text="Runs in all when a run's worker dies or is stopped.")
+    retry_backoff_seconds = serializers.IntegerField(help_text="Wait before the first retry; doubled after.")
+    timeout_seconds = serializers.IntegerField(allow_null=True, help_text="Null: runs have no time limit.")
+    allow_concurrent_runs = serializers.BooleanField()
 
 
 class PipelineDetailSerializer(PipelineSerializer):
@@ -131,6 +153,10 @@ def pipeline_data(pipeline: Pipeline, *, last_run: Any = None, document: bool = 
         "created_at": pipeline.created_at,
         "updated_at": pipeline.updated_at,
         "last_run": _run_summary(last_run),
+        "max_attempts": pipeline.max_attempts,
+        "retry_backoff_seconds": pipeline.retry_backoff_seconds,
+        "timeout_seconds": pipeline.timeout_seconds,
+        "allow_concurrent_runs": pipeline.allow_concurrent_runs,
     }
     if document:
         latest = selectors.version_get(pipeline=pipeline)
@@ -201,7 +227,8 @@ class PipelineDetailView(APIView):
         return Response(pipeline_data(pipeline, last_run=last_runs(pipeline_ids=[pk]).get(pk), document=True))
 
     @extend_schema(
-        operation_id="pipelines_partial_update", tags=["pipelines"], summary="Rename or describe a pipeline",
+        operation_id="pipelines_partial_update", tags=["pipelines"],
+        summary="Rename or describe a pipeline, or change how its runs are run",
         parameters=[_PIPELINE_ID], request=PipelineUpdateSerializer,
         responses={200: PipelineDetailSerializer, **error_responses(400, 401, 403, 404)},
     )
@@ -209,7 +236,12 @@ class PipelineDetailView(APIView):
         pipeline = _pipeline(request, pk)
         serializer = PipelineUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        pipeline = services.pipeline_update(pipeline=pipeline, **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        naming = {key: data.pop(key) for key in ("name", "description") if key in data}
+        with transaction.atomic():
+            pipeline = services.pipeline_update(pipeline=pipeline, **naming)
+            if data:
+                pipeline = run_policy_update(pipeline=pipeline, **data)
         return Response(pipeline_data(pipeline, last_run=last_runs(pipeline_ids=[pk]).get(pk), document=True))
 
     @extend_schema(
@@ -286,7 +318,9 @@ class ValidateView(APIView):
         serializer = CheckSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        result = compiler.validate(data["document"], engine=data.get("engine"), parameters=data["parameters"])
+        result = compiler.validate(
+            data["document"], engine=data.get("engine"), parameters=data["parameters"], data_dir=str(settings.STUDIO_DATA_DIR)
+        )
         return Response(result.to_dict())
 
 
@@ -309,7 +343,9 @@ class CompileView(APIView):
         data = serializer.validated_data
         engine = data.get("engine") or "spark"
         try:
-            job = compiler.compile_pipeline(data["document"], engine=engine, parameters=data["parameters"])
+            job = compiler.compile_pipeline(
+                data["document"], engine=engine, parameters=data["parameters"], data_dir=str(settings.STUDIO_DATA_DIR)
+            )
         except compiler.CompileError as error:
             raise InvalidDocument(error.result.to_dict()) from None
         return Response({"engine": job.engine, "language": "python", "code": job.code})

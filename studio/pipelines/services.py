@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from rest_framework.exceptions import ValidationError
 
@@ -66,7 +67,7 @@ def version_create(
     shape_errors = compiler.check_shape(document)
     if shape_errors:
         raise InvalidDocument({"valid": False, "errors": [d.to_dict() for d in shape_errors], "warnings": []})
-    result = compiler.validate(document)
+    result = compiler.validate(document, data_dir=str(settings.STUDIO_DATA_DIR))
     try:
         with transaction.atomic():
             # Lock the pipeline row so two saves on one base cannot both pass the check

@@ -1,4 +1,4 @@
-"""The websocket a run page listens on: status changes and new log lines, pushed live."""
+"""The websocket a run page listens on: status changes, new log lines and node metrics, pushed live."""
 from __future__ import annotations
 
 import json
@@ -35,6 +35,9 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(event)
 
     async def run_log(self, event: dict[str, Any]) -> None:
+        await self.send_json(event)
+
+    async def run_metrics(self, event: dict[str, Any]) -> None:
         await self.send_json(event)
 
     @classmethod

@@ -1,4 +1,5 @@
-"""Run events pushed to the browsers watching a run, over the Channels layer."""
+"""Run events pushed to the browsers watching a run, over the Channels layer; and the JSON shapes of
+runs shared by the REST answers and the websocket."""
 from __future__ import annotations
 
 import json
@@ -9,9 +10,13 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from rest_framework.utils.encoders import JSONEncoder
 
-from studio.runs.models import Run, RunLogLine
+from studio.runs import selectors
+from studio.runs.models import Run, RunEvent, RunLogLine
 
-__all__ = ["log_line_data", "publish_log", "publish_status", "run_data", "run_group"]
+__all__ = [
+    "event_data", "log_line_data", "publish_log", "publish_metrics", "publish_status", "run_data", "run_detail_data",
+    "run_group",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -30,10 +35,16 @@ def run_data(run: Run, *, code: bool = False) -> dict[str, Any]:
         "engine": run.engine,
         "parameters": run.parameters,
         "status": run.status,
+        "trigger": run.trigger,
+        "schedule": run.schedule_id,
+        "attempt": run.attempt,
+        "retry_of": run.retry_of_id,
         "created_by": run.created_by.get_username() if run.created_by else None,
         "created_at": run.created_at,
+        "not_before": run.not_before,
         "started_at": run.started_at,
         "finished_at": run.finished_at,
+        "duration_seconds": run.duration_seconds,
         "error": run.error,
     }
     if code:
@@ -41,8 +52,31 @@ def run_data(run: Run, *, code: bool = False) -> dict[str, Any]:
     return data
 
 
+def event_data(event: RunEvent) -> dict[str, Any]:
+    return {"from_status": event.from_status, "to_status": event.to_status, "at": event.at, "reason": event.reason}
+
+
+def run_detail_data(run: Run) -> dict[str, Any]:
+    """A run with its code, its transitions, who owns it, its retry and its nodes' metrics."""
+    retried_by = Run.objects.filter(retry_of=run).values_list("id", flat=True).first()
+    return run_data(run, code=True) | {
+        "retried_by": retried_by,
+        "worker_host": run.worker_host,
+        "worker_pid": run.worker_pid,
+        "job_pid": run.job_pid,
+        "heartbeat_at": run.heartbeat_at,
+        "events": [event_data(event) for event in selectors.run_events(run=run)],
+        "nodes": selectors.run_nodes(run=run),
+    }
+
+
 def log_line_data(line: RunLogLine) -> dict[str, Any]:
     return {"seq": line.seq, "ts": line.ts.isoformat(), "level": line.level, "text": line.text}
+
+
+def _plain(value: Any) -> Any:
+    # Datetimes become ISO strings, as in the REST answers, so the layer carries plain JSON.
+    return json.loads(json.dumps(value, cls=JSONEncoder))
 
 
 def _publish(run_id: int, message: dict[str, Any]) -> None:
@@ -53,12 +87,17 @@ def _publish(run_id: int, message: dict[str, Any]) -> None:
         logger.warning("Could not publish an event for run %s", run_id, exc_info=True)
 
 
-def publish_status(run: Run) -> None:
-    # Datetimes become ISO strings, as in the REST answers, so the layer carries plain JSON.
-    payload = json.loads(json.dumps(run_data(run), cls=JSONEncoder))
-    _publish(run.id, {"type": "run.status", "run": payload})
+def publish_status(run: Run, *, event: RunEvent | None = None) -> None:
+    message: dict[str, Any] = {"type": "run.status", "run": _plain(run_data(run))}
+    if event is not None:
+        message["event"] = _plain(event_data(event))
+    _publish(run.id, message)
 
 
 def publish_log(run_id: int, lines: list[RunLogLine]) -> None:
     if lines:
         _publish(run_id, {"type": "run.log", "lines": [log_line_data(line) for line in lines]})
+
+
+def publish_metrics(run: Run) -> None:
+    _publish(run.id, {"type": "run.metrics", "nodes": _plain(selectors.run_nodes(run=run))})

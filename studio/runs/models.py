@@ -1,4 +1,5 @@
-"""A run of one pipeline version on one engine: a row that owns its state machine and its log."""
+"""A run of one pipeline version on one engine: a row that owns its state machine, its history of
+transitions, its log and its per-node metrics; and the schedules that start runs."""
 from __future__ import annotations
 
 from django.conf import settings
@@ -7,18 +8,33 @@ from django.db import models
 from studio.access.models import RestrictedQuerySet
 from studio.pipelines.models import Pipeline, PipelineVersion
 
-__all__ = ["Engine", "LogLevel", "Run", "RunLogLine", "RunStatus"]
+__all__ = [
+    "ACTIVE", "FINISHED", "OWNED", "Engine", "LogLevel", "Run", "RunEvent", "RunLogLine", "RunNodeMetric",
+    "RunQualityResult", "RunStatus", "RunTrigger", "Schedule",
+]
 
 
 class RunStatus(models.TextChoices):
     QUEUED = "queued"
+    STARTING = "starting"
     RUNNING = "running"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    CANCELLING = "cancelling"
     CANCELLED = "cancelled"
+    LOST = "lost"
 
 
-FINISHED = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
+FINISHED = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.LOST)
+# Owned by a worker, which heartbeats while it supervises the job.
+OWNED = (RunStatus.STARTING, RunStatus.RUNNING, RunStatus.CANCELLING)
+ACTIVE = (RunStatus.QUEUED, *OWNED)
+
+
+class RunTrigger(models.TextChoices):
+    MANUAL = "manual"
+    SCHEDULE = "schedule"
+    RETRY = "retry"
 
 
 class Engine(models.TextChoices):
@@ -32,21 +48,73 @@ class LogLevel(models.TextChoices):
     ERROR = "error"
 
 
+class Schedule(models.Model):
+    """Start a run of a pipeline's latest version whenever a cron expression (UTC) fires."""
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="schedules")
+    cron = models.CharField(max_length=200)
+    parameters = models.JSONField(default=dict, blank=True)
+    engine = models.CharField(max_length=16, choices=Engine.choices, default=Engine.SPARK)
+    enabled = models.BooleanField(default=True)
+    # The next time it fires; the dispatcher moves it forward with a conditional update, so a tick
+    # that runs twice (two beats, a redelivered task) starts one run, not two.
+    next_fire_at = models.DateTimeField(null=True, blank=True)
+    last_fired_at = models.DateTimeField(null=True, blank=True)
+    last_run = models.ForeignKey("Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    last_error = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    workspace_path = "pipeline__workspace"
+
+    class Meta:
+        ordering = ["pipeline", "id"]
+        indexes = [models.Index(fields=["enabled", "next_fire_at"])]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(cron=""), name="schedule_cron_not_empty"),
+            models.CheckConstraint(condition=models.Q(engine__in=Engine.values), name="schedule_engine_valid"),
+            models.CheckConstraint(
+                condition=models.Q(enabled=False) | models.Q(next_fire_at__isnull=False),
+                name="schedule_enabled_has_next_fire",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"schedule {self.pk} of {self.pipeline} ({self.cron})"
+
+
 class Run(models.Model):
     pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="runs")
     version = models.ForeignKey(PipelineVersion, on_delete=models.PROTECT, related_name="runs")
     engine = models.CharField(max_length=16, choices=Engine.choices, default=Engine.SPARK)
     parameters = models.JSONField(default=dict, blank=True)
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    cancel_requested = models.BooleanField(default=False)
+    trigger = models.CharField(max_length=16, choices=RunTrigger.choices, default=RunTrigger.MANUAL)
+    schedule = models.ForeignKey(Schedule, null=True, blank=True, on_delete=models.SET_NULL, related_name="runs")
+    # Retries: attempt n + 1 is a new run linked to attempt n.
+    attempt = models.PositiveSmallIntegerField(default=1)
+    retry_of = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retry")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
+    # A retry waits for its backoff: no worker starts it before this.
+    not_before = models.DateTimeField(null=True, blank=True)
+    # When its task was last handed to the broker (null: not yet); the reaper sends it again if the
+    # message was lost.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True, default="")
     code = models.TextField(blank=True, default="")
     # The number of log lines written so far; the next line gets this number plus one.
     log_lines = models.PositiveIntegerField(default=0)
+    # Who owns it while it is starting, running or cancelling: the reaper's evidence.
+    worker_host = models.CharField(max_length=255, blank=True, default="")
+    worker_pid = models.PositiveIntegerField(null=True, blank=True)
+    job_pid = models.PositiveIntegerField(null=True, blank=True)
+    job_pgid = models.PositiveIntegerField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     objects = RestrictedQuerySet.as_manager()
     workspace_path = "pipeline__workspace"
@@ -57,9 +125,15 @@ class Run(models.Model):
         constraints = [
             models.CheckConstraint(condition=models.Q(status__in=RunStatus.values), name="run_status_valid"),
             models.CheckConstraint(condition=models.Q(engine__in=Engine.values), name="run_engine_valid"),
+            models.CheckConstraint(condition=models.Q(trigger__in=RunTrigger.values), name="run_trigger_valid"),
+            models.CheckConstraint(condition=models.Q(attempt__gte=1), name="run_attempt_positive"),
             models.CheckConstraint(
                 condition=models.Q(finished_at__isnull=True) | models.Q(status__in=FINISHED),
                 name="run_finished_only_when_done",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(finished_at__isnull=False) | ~models.Q(status__in=FINISHED),
+                name="run_done_has_finished_at",
             ),
         ]
 
@@ -67,8 +141,76 @@ class Run(models.Model):
     def finished(self) -> bool:
         return self.status in FINISHED
 
+    @property
+    def duration_seconds(self) -> float | None:
+        """How long it ran (from its claim by a worker to its end); None until both are known."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return round((self.finished_at - self.started_at).total_seconds(), 3)
+
     def __str__(self) -> str:
         return f"run {self.pk} of {self.pipeline} ({self.status})"
+
+
+class RunEvent(models.Model):
+    """One transition of a run's state machine (from_status is null for its creation)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="events")
+    from_status = models.CharField(max_length=16, choices=RunStatus.choices, null=True, blank=True)
+    to_status = models.CharField(max_length=16, choices=RunStatus.choices)
+    at = models.DateTimeField()
+    reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["run", "at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(to_status__in=RunStatus.values), name="runevent_to_valid"),
+            models.CheckConstraint(
+                condition=models.Q(from_status__isnull=True) | models.Q(from_status__in=RunStatus.values),
+                name="runevent_from_valid",
+            ),
+        ]
+
+
+def _unique_per_batch(fields: list[str], name: str) -> list[models.UniqueConstraint]:
+    """One row per key for a batch job (batch is null), and one per key and micro-batch for a stream."""
+    return [
+        models.UniqueConstraint(fields=fields, condition=models.Q(batch__isnull=True), name=f"{name}_unique"),
+        models.UniqueConstraint(fields=[*fields, "batch"], condition=models.Q(batch__isnull=False),
+                                name=f"{name}_unique_batch"),
+    ]
+
+
+class RunNodeMetric(models.Model):
+    """Rows through one port of one node, as the job reported them (per micro-batch for a stream)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="node_metrics")
+    node = models.CharField(max_length=200)
+    port = models.CharField(max_length=200)
+    batch = models.PositiveBigIntegerField(null=True, blank=True)
+    rows = models.PositiveBigIntegerField(default=0)
+    duration_ms = models.PositiveBigIntegerField(null=True, blank=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["run", "node", "port", "batch"]
+        constraints = _unique_per_batch(["run", "node", "port"], "runnodemetric")
+
+
+class RunQualityResult(models.Model):
+    """Rows that passed and failed one quality rule of one node (per micro-batch for a stream)."""
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="quality_results")
+    node = models.CharField(max_length=200)
+    rule = models.CharField(max_length=200)
+    batch = models.PositiveBigIntegerField(null=True, blank=True)
+    passed = models.PositiveBigIntegerField(default=0)
+    failed = models.PositiveBigIntegerField(default=0)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["run", "node", "rule", "batch"]
+        constraints = _unique_per_batch(["run", "node", "rule"], "runqualityresult")
 
 
 class RunLogLine(models.Model):

@@ -6,8 +6,12 @@ from studio.runs import api
 
 urlpatterns = [
     path("pipelines/<int:pk>/runs/", api.PipelineRunsView.as_view()),
+    path("pipelines/<int:pk>/schedules/", api.PipelineSchedulesView.as_view()),
     path("runs/", api.RunListView.as_view()),
     path("runs/<int:pk>/", api.RunDetailView.as_view()),
+    path("runs/<int:pk>/nodes/", api.RunNodesView.as_view()),
+    path("runs/<int:pk>/metrics/", api.RunMetricsView.as_view()),
     path("runs/<int:pk>/log/", api.RunLogView.as_view()),
     path("runs/<int:pk>/cancel/", api.RunCancelView.as_view()),
+    path("schedules/<int:pk>/", api.ScheduleDetailView.as_view()),
 ]

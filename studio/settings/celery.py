@@ -1,5 +1,10 @@
 """Celery: a broker that needs no server by default (kombu's filesystem transport), Redis or
-RabbitMQ via CELERY_BROKER_URL. The database, not Celery's result backend, holds run state."""
+RabbitMQ via CELERY_BROKER_URL. The database, not Celery's result backend, holds run state.
+
+Runs go to the default queue (`celery`), consumed by the run workers. The reaper and the schedule
+dispatcher go to the `control` queue, consumed by a worker of their own, so they keep their beat
+when every run slot is busy; Celery beat sends them.
+"""
 from __future__ import annotations
 
 from studio.settings.env import VAR_DIR, env_str
@@ -8,7 +13,18 @@ __all__ = [
     "CELERY_BROKER_URL", "CELERY_BROKER_TRANSPORT_OPTIONS", "CELERY_TASK_ACKS_LATE",
     "CELERY_WORKER_PREFETCH_MULTIPLIER", "CELERY_TASK_IGNORE_RESULT", "CELERY_TASK_ALWAYS_EAGER",
     "CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP", "CELERY_TASK_REJECT_ON_WORKER_LOST",
+    "CELERY_TASK_ROUTES", "CELERY_BEAT_SCHEDULE", "CELERY_BEAT_SCHEDULE_FILENAME", "CONTROL_QUEUE",
+    "STUDIO_RUN_HEARTBEAT_SECONDS", "STUDIO_RUN_LOST_AFTER_SECONDS", "STUDIO_REAPER_INTERVAL_SECONDS",
+    "STUDIO_SCHEDULER_TICK_SECONDS", "STUDIO_RUN_REDISPATCH_SECONDS",
 ]
+
+
+def _seconds(name: str, default: float) -> float:
+    value = float(env_str(name, str(default)))
+    if value <= 0:
+        raise ValueError(f"{name} must be a number of seconds above 0, not {value}.")
+    return value
+
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {}
@@ -31,3 +47,35 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# Liveness of runs. A worker heartbeats each run it supervises; the reaper, every
+# STUDIO_REAPER_INTERVAL_SECONDS, marks a run lost once its heartbeat is older than
+# STUDIO_RUN_LOST_AFTER_SECONDS (sooner when its worker's process is seen dead on the same host),
+# so a dead worker's run is settled within LOST_AFTER + INTERVAL (60 s by default).
+STUDIO_RUN_HEARTBEAT_SECONDS = _seconds("STUDIO_RUN_HEARTBEAT_SECONDS", 5)
+STUDIO_RUN_LOST_AFTER_SECONDS = _seconds("STUDIO_RUN_LOST_AFTER_SECONDS", 45)
+STUDIO_REAPER_INTERVAL_SECONDS = _seconds("STUDIO_REAPER_INTERVAL_SECONDS", 15)
+# How often due schedules are looked for (cron has minute precision).
+STUDIO_SCHEDULER_TICK_SECONDS = _seconds("STUDIO_SCHEDULER_TICK_SECONDS", 10)
+# A queued run whose task message has not started it this long after it was due is sent again
+# (the claim makes a duplicate harmless); covers messages lost with a killed worker.
+STUDIO_RUN_REDISPATCH_SECONDS = _seconds("STUDIO_RUN_REDISPATCH_SECONDS", 300)
+
+CONTROL_QUEUE = "control"
+CELERY_TASK_ROUTES = {
+    "runners.reap_runs": {"queue": CONTROL_QUEUE},
+    "runners.dispatch_schedules": {"queue": CONTROL_QUEUE},
+}
+# Ticks expire after one interval: if the control worker was down, stale ticks are not replayed.
+CELERY_BEAT_SCHEDULE = {
+    "reap-runs": {
+        "task": "runners.reap_runs", "schedule": STUDIO_REAPER_INTERVAL_SECONDS,
+        "options": {"queue": CONTROL_QUEUE, "expires": STUDIO_REAPER_INTERVAL_SECONDS},
+    },
+    "dispatch-schedules": {
+        "task": "runners.dispatch_schedules", "schedule": STUDIO_SCHEDULER_TICK_SECONDS,
+        "options": {"queue": CONTROL_QUEUE, "expires": STUDIO_SCHEDULER_TICK_SECONDS},
+    },
+}
+(VAR_DIR / "celery").mkdir(parents=True, exist_ok=True)
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celery" / "beat-schedule")

@@ -26,7 +26,7 @@ from tests.studio.documents import ORDERS_CSV, filter_pipeline
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery]
 
-FINISHED = {"succeeded", "failed", "cancelled"}
+FINISHED = {"succeeded", "failed", "cancelled", "lost"}
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import CommandError
 
 import compiler
@@ -43,7 +44,12 @@ def compile_or_fail(options: dict[str, Any]) -> compiler.CompiledJob:
     """Compile the file named in the options, or fail with every error, one per line."""
     document = read_document(options["file"])
     try:
-        return compiler.compile_pipeline(document, engine=options["engine"], parameters=parse_params(options["param"]))
+        return compiler.compile_pipeline(
+            document,
+            engine=options["engine"],
+            parameters=parse_params(options["param"]),
+            data_dir=str(settings.STUDIO_DATA_DIR),
+        )
     except compiler.CompileError as error:
         lines = [f"{options['file']}: {d.path}: {d.message}" for d in error.result.errors]
         raise CommandError(f"The pipeline is not valid for {options['engine']}:\n" + "\n".join(lines)) from None

@@ -1,8 +1,10 @@
 """Start the whole studio on its embedded default and supervise it until Ctrl-C.
 
-Migrates, seeds the demo, then starts the dev Kafka broker, a Celery worker and the ASGI server
-(HTTP, websockets and the built editor) as child processes, prints the URL and the login, and stops
-them all on Ctrl-C or when one of them dies.
+Migrates, seeds the demo, then starts the dev Kafka broker, a Celery worker for runs, a control
+worker with Celery beat embedded (the run reaper and the schedule dispatcher) and the ASGI server
+(HTTP, websockets and the built editor) as child processes, and prints the URL and the login. A
+worker that dies is started again (its runs are settled by the reaper and retried per pipeline);
+the studio stops on Ctrl-C, when the web server or the broker dies, or when a worker keeps dying.
 """
 from __future__ import annotations
 
@@ -23,10 +25,14 @@ from django.core.management.base import BaseCommand, CommandError
 from studio.embedded.management.commands.seed_demo import admin_credentials
 
 READY_TIMEOUT_SECONDS = 60
+# A worker that dies is restarted, unless it died this many times within RESTART_WINDOW_SECONDS.
+MAX_RESTARTS = 5
+RESTART_WINDOW_SECONDS = 300
+RESTARTABLE = ("worker", "scheduler")
 
 
 class Command(BaseCommand):
-    help = "Start the studio (web server, worker, dev Kafka broker) on its embedded default."
+    help = "Start the studio (web server, workers, Celery beat, dev Kafka broker) on its embedded default."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default=os.environ.get("STUDIO_HOST", "127.0.0.1"))
@@ -53,10 +59,9 @@ class Command(BaseCommand):
         try:
             if not settings.KAFKA_BOOTSTRAP_SERVERS:
                 children["kafka"] = _start(logs, "kafka", ["-m", "runners.devbroker", str(settings.KAFKA_DEV_BROKER_FILE)])
-            children["worker"] = _start(logs, "worker", [
-                "-m", "celery", "-A", "runners.celery", "worker", "--pool", "threads", "--concurrency", "4",
-                "--loglevel", "INFO", "--hostname", f"studio-{os.getpid()}@%h",
-            ])
+            commands = _worker_commands()
+            for name in RESTARTABLE:
+                children[name] = _start(logs, name, commands[name])
             children["web"] = _start(logs, "web", [
                 "-m", "uvicorn", "studio.asgi:application", "--host", host, "--port", str(port),
                 "--ws", "websockets", "--log-level", "warning",
@@ -68,14 +73,43 @@ class Command(BaseCommand):
                 f"\nThe studio is running at {url}\nLog in as '{username}' with password '{password}'.\n"
                 f"Data folder: {settings.STUDIO_DATA_DIR}\nLogs: {logs}\nPress Ctrl-C to stop.\n"
             ))
+            deaths: dict[str, list[float]] = {name: [] for name in RESTARTABLE}
             while not stopping:
-                for name, child in children.items():
-                    if child.poll() is not None:
-                        raise CommandError(f"The {name} process stopped (exit code {child.returncode}).\n" + _tail(logs / f"{name}.log"))
+                for name, child in list(children.items()):
+                    if child.poll() is None:
+                        continue
+                    message = f"The {name} process stopped (exit code {child.returncode})."
+                    if name not in RESTARTABLE:
+                        raise CommandError(message + "\n" + _tail(logs / f"{name}.log"))
+                    now = time.monotonic()
+                    deaths[name] = [t for t in deaths[name] if now - t < RESTART_WINDOW_SECONDS] + [now]
+                    if len(deaths[name]) > MAX_RESTARTS:
+                        raise CommandError(f"{message} It stopped {len(deaths[name])} times in "
+                                           f"{RESTART_WINDOW_SECONDS // 60} minutes.\n" + _tail(logs / f"{name}.log"))
+                    self.stderr.write(f"{message} Starting it again; its runs are settled by the reaper.")
+                    _kill_group(child)  # e.g. the beat process the control worker forked
+                    children[name] = _start(logs, name, commands[name])
                 time.sleep(0.5)
             self.stdout.write("Stopping the studio...")
         finally:
             _stop_all(children)
+
+
+def _worker_commands() -> dict[str, list[str]]:
+    """Runs on the default queue, four at once; the reaper and schedules on the control queue, with
+    beat embedded (one beat per studio: the embedded stack is one machine)."""
+    pid = os.getpid()
+    return {
+        "worker": [
+            "-m", "celery", "-A", "runners.celery", "worker", "-Q", "celery", "--pool", "threads",
+            "--concurrency", "4", "--loglevel", "INFO", "--hostname", f"studio-{pid}@%h",
+        ],
+        "scheduler": [
+            "-m", "celery", "-A", "runners.celery", "worker", "-Q", settings.CONTROL_QUEUE, "--pool", "solo",
+            "-B", "--schedule", settings.CELERY_BEAT_SCHEDULE_FILENAME, "--loglevel", "INFO",
+            "--hostname", f"studio-control-{pid}@%h",
+        ],
+    }
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -116,9 +150,17 @@ def _tail(path: Path, lines: int = 30) -> str:
         return ""
 
 
+def _kill_group(child: subprocess.Popen[bytes]) -> None:
+    """Kill what is left of a dead child's process group (jobs run in sessions of their own)."""
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def _stop_all(children: dict[str, subprocess.Popen[bytes]]) -> None:
-    # The web server first (no new runs), then the worker, then the broker the jobs may use.
-    for name in ("web", "worker", "kafka"):
+    # The web server first (no new runs), then the workers, then the broker the jobs may use.
+    for name in ("web", "scheduler", "worker", "kafka"):
         child = children.get(name)
         if child is not None and child.poll() is None:
             os.killpg(child.pid, signal.SIGTERM)

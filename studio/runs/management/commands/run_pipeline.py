@@ -1,7 +1,7 @@
 """`manage.py run_pipeline FILE --engine spark [--param k=v]`: run a pipeline headless.
 
-It goes through the same runner code as a run started in the browser, prints the job's output, and
-exits non-zero with the job's error when it fails.
+It goes through the same runner code as a run started in the browser, prints the job's output (its
+node metrics as `metric ...` lines), and exits non-zero with the job's error when it fails.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from runners.engines import job_spec
 from runners.jobs import run_job
+from runners.output import LogLine, NodeMetric, Output
 from studio.pipelines.management.cli import add_document_arguments, compile_or_fail
 
 
@@ -26,11 +27,17 @@ class Command(BaseCommand):
         job = compile_or_fail(options)
         spec = job_spec(engine=job.engine, code=job.code, run_key=f"cli-{time.strftime('%Y%m%dT%H%M%S')}")
 
-        def show(lines: list[str]) -> None:
-            for line in lines:
-                self.stdout.write(line)
+        def show(output: list[Output]) -> None:
+            for item in output:
+                if isinstance(item, LogLine):
+                    self.stdout.write(item.text)
+                elif isinstance(item, NodeMetric):
+                    batch = f" batch {item.batch}" if item.batch is not None else ""
+                    self.stdout.write(f"metric {item.node}.{item.port}{batch}: {item.rows} rows")
+                else:
+                    self.stdout.write(f"quality {item.node}.{item.rule}: {item.passed} passed, {item.failed} failed")
 
-        result = run_job(spec, on_lines=show, timeout=options["timeout"])
+        result = run_job(spec, on_output=show, timeout=options["timeout"])
         if not result.succeeded:
             raise CommandError(f"The run failed: {result.error}")
         self.stdout.write(self.style.SUCCESS("The run succeeded."))

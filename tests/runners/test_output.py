@@ -1,0 +1,40 @@
+"""Reading a job's output: node metrics, quality results, structured and plain log lines."""
+from __future__ import annotations
+
+import pytest
+
+from runners.output import LogLine, NodeMetric, QualityResult, parse_line
+
+
+def test_metric_lines_become_node_metrics_and_quality_results() -> None:
+    assert parse_line('STUDIO_METRIC {"node": "orders", "port": "out", "rows": 4}\n') == NodeMetric(
+        node="orders", port="out", rows=4)
+    assert parse_line('STUDIO_METRIC {"node": "big", "port": "out", "rows": 2, "batch": 7, "duration_ms": 35}') == (
+        NodeMetric(node="big", port="out", rows=2, batch=7, duration_ms=35))
+    assert parse_line('  STUDIO_METRIC {"node": "q", "rule": "amount_positive", "passed": 9, "failed": 1}') == (
+        QualityResult(node="q", rule="amount_positive", passed=9, failed=1))
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("STUDIO_METRIC {not json", "not JSON"),
+    ('STUDIO_METRIC ["node"]', "not a JSON object"),
+    ('STUDIO_METRIC {"port": "out", "rows": 1}', '"node"'),
+    ('STUDIO_METRIC {"node": "a", "port": "out", "rows": -1}', '"rows"'),
+    ('STUDIO_METRIC {"node": "a", "port": "out", "rows": true}', '"rows"'),
+    ('STUDIO_METRIC {"node": "a", "port": "out", "rows": 1, "batch": "x"}', '"batch"'),
+    ('STUDIO_LOG {"level": "error"}', '"message"'),
+])
+def test_a_malformed_structured_line_is_kept_as_a_warning_that_says_why(line: str, problem: str) -> None:
+    parsed = parse_line(line)
+    assert isinstance(parsed, LogLine) and parsed.level == "warning"
+    assert parsed.text.startswith(line) and problem in parsed.text
+
+
+def test_structured_log_lines_keep_their_level_and_plain_lines_get_one_guessed() -> None:
+    assert parse_line('STUDIO_LOG {"level": "warn", "message": "late data dropped"}') == LogLine(
+        "late data dropped", "warning")
+    assert parse_line('STUDIO_LOG {"level": "ERROR", "message": "sink refused"}') == LogLine("sink refused", "error")
+    assert parse_line('STUDIO_LOG {"level": "debug", "message": "x"}').level == "info"
+    assert parse_line("26/01/02 10:00:00 WARN NativeCodeLoader: no native").level == "warning"
+    assert parse_line("Traceback (most recent call last):").level == "error"
+    assert parse_line("read 4 rows") == LogLine("read 4 rows", "info")
