@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from compiler.document import MODES
+from compiler.document import MODES, NODE_ID
 from compiler.facts import NodeFacts
 from compiler.nodes import NODE_SPECS
 
@@ -28,7 +28,7 @@ class Support:
 
 _SUPPORTED: frozenset[tuple[str, str, str]] = frozenset(
     {
-        # Spark, batch: every node type except Kafka and Iceberg (their connectors are another issue).
+        # Spark, batch: every node type (Kafka and Iceberg below, with the connectors).
         ("source.file", "spark", "batch"),
         ("transform.filter", "spark", "batch"),
         ("transform.select", "spark", "batch"),
@@ -60,6 +60,10 @@ _SUPPORTED: frozenset[tuple[str, str, str]] = frozenset(
         ("sink.alert", "spark", "streaming"),
     }
 )
+# Kafka and Iceberg: Python data sources in runners/connectors (compiler/backends/spark_connectors.py
+# and flink_connectors.py). Iceberg time travel is batch only (the node's own rules say so).
+_CONNECTORS = ("source.kafka", "source.iceberg", "sink.kafka", "sink.iceberg")
+_SUPPORTED = _SUPPORTED | {(t, "spark", mode) for t in _CONNECTORS for mode in ("batch", "streaming")}
 
 
 # Declared unsupported pairs that deserve more than "not supported yet".
@@ -73,8 +77,8 @@ _REASONS: Mapping[tuple[str, str, str], str] = {
 }
 
 
-# Flink (compiler/backends/flink.py). Batch: every node type but Kafka and Iceberg. Streaming: file
-# sources and json file sinks with row-by-row transforms and event-time windows; CONDITIONS below
+# Flink (compiler/backends/flink.py). Batch: every node type but source.iceberg. Streaming: file and Kafka
+# sources, json file, Kafka and Iceberg sinks, row-by-row transforms and event-time windows; CONDITIONS below
 # narrow some configs.
 _FLINK_BATCH = (
     "source.file", "transform.filter", "transform.select", "transform.derive", "transform.join",
@@ -83,18 +87,18 @@ _FLINK_BATCH = (
 )  # fmt: skip
 _FLINK_STREAMING = ("source.file", "transform.filter", "transform.select", "transform.derive",
                     "transform.window_aggregate", "sink.file")  # fmt: skip
-_SUPPORTED = _SUPPORTED | {(t, "flink", "batch") for t in _FLINK_BATCH} | {
-    (t, "flink", "streaming") for t in _FLINK_STREAMING
-}
-_NO_FLINK_CONNECTOR = (
-    "{type} is not supported by the flink back end: PyFlink here has only the filesystem connector "
-    "(no {what} jar can be installed); use the spark back end"
-)
+# Kafka sources and Kafka/Iceberg sinks through the connector processes (flink_connectors.py).
+_FLINK_CONNECTORS = ("source.kafka", "sink.kafka", "sink.iceberg")
+_SUPPORTED = _SUPPORTED | {
+    (t, "flink", mode) for t in _FLINK_CONNECTORS for mode in ("batch", "streaming")
+} | {(t, "flink", "batch") for t in _FLINK_BATCH} | {(t, "flink", "streaming") for t in _FLINK_STREAMING}
 _REASONS = {
     **_REASONS,
     **{
-        (t, "flink", mode): _NO_FLINK_CONNECTOR.format(type=t, what=t.split(".")[1].capitalize())
-        for t in ("source.kafka", "sink.kafka", "source.iceberg", "sink.iceberg")
+        ("source.iceberg", "flink", mode): (
+            "source.iceberg is not supported by the flink back end: Flink needs a source's columns when the job is "
+            "generated, and an Iceberg table's columns are known only when the job runs; use the spark back end"
+        )
         for mode in ("batch", "streaming")
     },
     ("transform.sort", "flink", "streaming"): (
@@ -294,7 +298,17 @@ def _flink_sink_file(facts: NodeFacts) -> tuple[str, str] | None:
     return _flink_file(facts)
 
 
+def _kafka_connection(facts: NodeFacts) -> tuple[str, str] | None:
+    """A stored connection's name (studio/connections): the job reads it from $STUDIO_CONNECTION_<NAME>."""
+    name = (facts.node.config or {}).get("connection")
+    if name is not None and not (isinstance(name, str) and NODE_ID.fullmatch(name)):
+        return "connection", "a connection name is lower-case letters, digits and _, starting with a letter"
+    return None
+
+
 CONDITIONS: Mapping[tuple[str, str, str], Condition] = {
+    **{(t, engine, mode): _kafka_connection for t in ("source.kafka", "sink.kafka") for engine in ENGINES
+       for mode in ("batch", "streaming")},  # fmt: skip
     ("source.file", "spark", "streaming"): _spark_streaming_source_file,
     ("transform.join", "spark", "streaming"): _spark_streaming_join,
     ("transform.aggregate", "spark", "streaming"): _spark_streaming_aggregate,

@@ -10,15 +10,17 @@ sqlglot's Spark dialect rewrites some calls on the way in and drops arguments on
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
 from sqlglot import exp
 from sqlglot.dialects.spark import Spark
 from sqlglot.errors import ParseError, SqlglotError, TokenError
-from sqlglot.tokens import TokenType
+from sqlglot.tokens import Token, TokenType
 
 from compiler.diagnostics import did_you_mean, list_names, quote
 from compiler.parameters import PARAMETER_NAME, ParameterValue
@@ -33,6 +35,7 @@ __all__ = [
     "analyse_condition",
     "analyse_expression",
     "can_cast",
+    "clear_cache",
     "common_type",
     "to_sql",
 ]
@@ -97,6 +100,10 @@ class StudioSpark(Spark):
             return super().not_sql(expression)
 
 
+# Settings only: each tokenize() and parser() call makes a tokenizer or parser of its own.
+_DIALECT = StudioSpark()
+
+
 @dataclass(frozen=True)
 class Typed:
     """An expression's inferred type; `digits` is set for integer literals (Spark widens them exactly)."""
@@ -109,7 +116,8 @@ class Typed:
 @dataclass
 class Analysed:
     """A checked expression: its tree (parameters already typed literals), result type when known,
-    and the columns it reads."""
+    and the columns it reads. Analyses are cached and shared (see `_Memo`): treat them, and the
+    tree, as read-only (copy the tree to build on it)."""
 
     tree: exp.Expression
     type: str | None
@@ -117,9 +125,12 @@ class Analysed:
     columns: tuple[str, ...]
     # Join conditions: (side, column) for each column read, sides being "left" and "right".
     qualified: tuple[tuple[str, str], ...] = ()
+    _emitted: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def sql(self, dialect: str = "spark") -> str:
-        return to_sql(self.tree, dialect)
+        if dialect not in self._emitted:
+            self._emitted[dialect] = to_sql(self.tree, dialect)
+        return self._emitted[dialect]
 
 
 def to_sql(tree: exp.Expression, dialect: str = "spark", schema: Sequence[Field] = ()) -> str:
@@ -138,11 +149,13 @@ class _Failed(Exception):
     """Stops checking one expression after its errors were recorded."""
 
 
-def _tokens_and_rewrite(text: str, errors: list[str]) -> str | None:
-    """Check `${name}` references token by token and rewrite them as quoted identifiers `${name}`,
-    which no column can be named, so the parser sees an ordinary operand wherever they appear."""
+def _scan(text: str, errors: list[str]) -> tuple[list[Token], list[tuple[int, int, str]]] | None:
+    """Tokenize once, check length and nesting, and find the `${name}` references: returns the
+    tokens with each reference turned into one quoted identifier `${name}` (a name no column can
+    have, so the parser sees an ordinary operand wherever it appears), and each reference's
+    (start, end, name) in the text."""
     try:
-        tokens = StudioSpark().tokenize(text)
+        tokens = _DIALECT.tokenize(text)
     except (TokenError, SqlglotError, ValueError) as error:
         errors.append(f"the text could not be read as Spark SQL ({_first_line(error)}); check quotes and brackets.")
         return None
@@ -158,8 +171,8 @@ def _tokens_and_rewrite(text: str, errors: list[str]) -> str | None:
                 return None
         elif token.token_type in (TokenType.R_PAREN, TokenType.R_BRACKET):
             depth -= 1
-    pieces: list[str] = []
-    cursor = 0
+    scanned: list[Token] = []
+    references: list[tuple[int, int, str]] = []
     i = 0
     while i < len(tokens):
         token = tokens[i]
@@ -167,24 +180,39 @@ def _tokens_and_rewrite(text: str, errors: list[str]) -> str | None:
             window = tokens[i : i + 4]
             start = token.start
             end = window[-1].end + 1 if len(window) == 4 else start + 1
-            written = text[start:end]
             name = window[2].text if len(window) == 4 else ""
             if (
                 len(window) == 4
                 and window[1].token_type == TokenType.L_BRACE
                 and window[3].token_type == TokenType.R_BRACE
                 and PARAMETER_NAME.fullmatch(name)
-                and written == "${" + name + "}"
+                and text[start:end] == "${" + name + "}"
             ):
-                pieces.append(text[cursor:start])
-                pieces.append(f"`${{{name}}}`")
-                cursor = end
+                comments = [c for t in window for c in t.comments]
+                scanned.append(
+                    Token(TokenType.IDENTIFIER, "${" + name + "}", token.line, token.col, start, end - 1, comments)
+                )
+                references.append((start, end, name))
                 i += 4
                 continue
             near = text[start : start + 20]
             errors.append(f"{quote(near)} is not a valid parameter reference; write parameters as ${{name}}.")
             return None
+        scanned.append(token)
         i += 1
+    return scanned, references
+
+
+def _tokens_and_rewrite(text: str, errors: list[str]) -> str | None:
+    """The text with each `${name}` reference written as the quoted identifier `${name}` (see _scan)."""
+    found = _scan(text, errors)
+    if found is None:
+        return None
+    pieces: list[str] = []
+    cursor = 0
+    for start, end, name in found[1]:
+        pieces += [text[cursor:start], f"`${{{name}}}`"]
+        cursor = end
     pieces.append(text[cursor:])
     return "".join(pieces)
 
@@ -201,11 +229,12 @@ def _first_line(error: Exception) -> str:
 
 
 def _parse(text: str, errors: list[str]) -> exp.Expression | None:
-    rewritten = _tokens_and_rewrite(text, errors)
-    if rewritten is None:
+    found = _scan(text, errors)
+    if found is None:
         return None
     try:
-        trees = StudioSpark().parse(rewritten)
+        # The scanned tokens are parsed as they are: the text is tokenized once.
+        trees = _DIALECT.parser().parse(found[0], text)
     except (ParseError, TokenError, SqlglotError, ValueError) as error:
         errors.append(f"the expression is not valid Spark SQL: {_first_line(error)}.")
         return None
@@ -427,7 +456,8 @@ def _bind_parameters(
                 return _parameter_literal(parameters[name])
         return node
 
-    return tree.transform(replace, copy=True)
+    # The tree was just parsed and belongs to the caller: binding in place saves copying it.
+    return tree.transform(replace, copy=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1071,6 +1101,53 @@ assert set(_FUNCTION_RULES) | set(_CLASS_FUNCTIONS.values()) == set(SUPPORTED_FU
 # ---------------------------------------------------------------------------------------------
 
 
+_Result = tuple["Analysed | None", list[str]]
+
+
+class _Memo:
+    """The analyses of recent expressions, by everything an analysis depends on: the text, the
+    columns it is checked against and the parameter values. Validating while a person draws, then
+    compiling for each engine, checks the same expressions again and again; parsing is most of the
+    cost. Bounded (least recently used go first) and safe to share between threads."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._results: OrderedDict[object, tuple[Analysed | None, tuple[str, ...]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: object, compute: Callable[[], _Result]) -> _Result:
+        with self._lock:
+            found = self._results.get(key)
+            if found is not None:
+                self._results.move_to_end(key)
+        if found is None:
+            analysed, errors = compute()
+            found = (analysed, tuple(errors))
+            with self._lock:
+                self._results[key] = found
+                while len(self._results) > self.size:
+                    self._results.popitem(last=False)
+        return found[0], list(found[1])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._results.clear()
+
+
+# Enough for every expression of a 5,000-node pipeline; an entry takes about 4 KB.
+_MEMO = _Memo(8192)
+
+
+def clear_cache() -> None:
+    """Forget cached analyses (benchmarks measure from cold)."""
+    _MEMO.clear()
+
+
+def _parameters_key(parameters: Mapping[str, ParameterValue]) -> tuple[tuple[str, str, str], ...]:
+    # repr tells apart values that compare equal but are written differently (1 and 1.0, 0.0 and -0.0).
+    return tuple(sorted((name, value.type, repr(value.value)) for name, value in parameters.items()))
+
+
 def analyse_expression(
     text: str,
     *,
@@ -1081,6 +1158,13 @@ def analyse_expression(
 
     With `schema=None` (upstream unknown) only syntax, the supported set and parameters are checked.
     """
+    key = ("expression", text, None if schema is None else tuple(schema), _parameters_key(parameters))
+    return _MEMO.get(key, lambda: _analyse_expression(text, schema, parameters))
+
+
+def _analyse_expression(
+    text: str, schema: Sequence[Field] | None, parameters: Mapping[str, ParameterValue]
+) -> tuple[Analysed | None, list[str]]:
     errors: list[str] = []
     try:
         tree = _parse(text, errors)
@@ -1140,6 +1224,14 @@ def analyse_condition(
     """Check a join's extra condition, which sees both inputs: columns are written `left.x` and
     `right.x`, or unqualified when the name exists on one side only. The tree comes back with every
     column qualified, so the emitted SQL is unambiguous."""
+    frozen = tuple((side, None if schema is None else tuple(schema)) for side, schema in sides.items())
+    key = ("condition", text, frozen, _parameters_key(parameters))
+    return _MEMO.get(key, lambda: _analyse_condition(text, sides, parameters))
+
+
+def _analyse_condition(
+    text: str, sides: Mapping[str, Sequence[Field] | None], parameters: Mapping[str, ParameterValue]
+) -> tuple[Analysed | None, list[str]]:
     errors: list[str] = []
     try:
         tree = _parse(text, errors)

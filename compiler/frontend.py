@@ -23,7 +23,7 @@ from compiler.expressions import Analysed
 from compiler.facts import InputFacts, NodeFacts
 from compiler.graph import Connection, NodeId, PipelineGraph
 from compiler.lineage import DatasetRef, Lineage
-from compiler.nodes import Text, iter_leaves
+from compiler.nodes import ListOf, Record, Spec, Text, iter_leaves
 from compiler.parameters import ParameterValue, coerce, has_unclosed_reference, substitute, template_references
 from compiler.schema import Inference
 from compiler.sql import Query
@@ -274,13 +274,33 @@ def _check_modes(pipeline: Pipeline, diagnostics: Diagnostics) -> set[str]:
     return flagged
 
 
+_TEMPLATED: dict[int, bool] = {}  # by id: the specs are the node types' module-level constants
+
+
+def _templated(spec: Spec) -> bool:
+    """Whether a config spec has a template text anywhere (most node types have none, and walking
+    every config value is a good part of validating a large pipeline)."""
+    found = _TEMPLATED.get(id(spec))
+    if found is None:
+        if isinstance(spec, Text):
+            found = spec.template
+        elif isinstance(spec, ListOf):
+            found = _templated(spec.item)
+        elif isinstance(spec, Record):
+            found = any(_templated(key.spec) for key in spec.keys.values())
+        else:  # a leaf, or a container this does not know (then its values are walked)
+            found = type(spec).children is not Spec.children
+        _TEMPLATED[id(spec)] = found
+    return found
+
+
 def _substitute_templates(
     pipeline: Pipeline, parameters: Mapping[str, ParameterValue], diagnostics: Diagnostics
 ) -> dict[str, str]:
     """`${name}` in path, topic and table values becomes the parameter's text; unknown names are errors."""
     texts: dict[str, str] = {}
     for node in pipeline.nodes:
-        if node.spec is None or node.config is None:
+        if node.spec is None or node.config is None or not _templated(node.spec.config):
             continue
         for leaf, value, path in iter_leaves(node.spec.config, node.config, node.config_path):
             if not isinstance(leaf, Text) or not leaf.template or not isinstance(value, str):

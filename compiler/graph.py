@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NewType
@@ -74,25 +75,49 @@ class PipelineGraph:
 
     def cyclic_nodes(self) -> set[NodeId]:
         """Nodes on a cycle or downstream of one: they have no well-defined input schema."""
-        on_cycle = {n for cycle in self.cycles() for n in cycle}
-        tainted = set(on_cycle)
-        for node in on_cycle:
-            tainted |= nx.descendants(self._graph, node)
-        return tainted
+        return self._reachable({n for cycle in self.cycles() for n in cycle}, self._out_of, "target")
 
     def topological_order(self, exclude: Iterable[NodeId] = ()) -> list[NodeId]:
-        """Nodes so that every node comes after its inputs; ties keep document order, so output is stable."""
+        """Nodes so that every node comes after its inputs; ties keep document order, so output is stable.
+
+        Kahn's algorithm with the ready nodes in a heap by document position: O(E + N log N).
+        """
         skipped = set(exclude)
-        graph = self._graph.subgraph(n for n in self._graph.nodes if n not in skipped)
-        return list(nx.lexicographical_topological_sort(graph, key=lambda n: f"{self._order[n]:09d}"))
+        waiting = {n: 0 for n in self._order if n not in skipped}
+        for node in waiting:
+            for c in self._into[node]:
+                if c.source in waiting:
+                    waiting[node] += 1
+        ready = [(self._order[n], n) for n, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        order: list[NodeId] = []
+        while ready:
+            _, node = heapq.heappop(ready)
+            order.append(node)
+            for c in self._out_of[node]:
+                if c.target in waiting:
+                    waiting[c.target] -= 1
+                    if waiting[c.target] == 0:
+                        heapq.heappush(ready, (self._order[c.target], c.target))
+        return order
 
     def not_reaching(self, sinks: Iterable[NodeId]) -> list[NodeId]:
         """Nodes from which no path leads to any of `sinks`, in document order."""
-        targets = set(sinks)
-        reaching = set(targets)
-        for sink in targets:
-            reaching |= nx.ancestors(self._graph, sink)
-        return [n for n in self.nodes if n not in reaching]
+        reaching = self._reachable(set(sinks), self._into, "source")
+        return [n for n in self._order if n not in reaching]
+
+    @staticmethod
+    def _reachable(start: set[NodeId], edges: Mapping[NodeId, list[Connection]], end: str) -> set[NodeId]:
+        """`start` and every node reached from it along `edges` (one walk for all starting nodes)."""
+        found = set(start)
+        stack = list(start)
+        while stack:
+            for c in edges.get(stack.pop(), ()):
+                node: NodeId = getattr(c, end)
+                if node not in found:
+                    found.add(node)
+                    stack.append(node)
+        return found
 
     def upstream(self, node: NodeId) -> Mapping[str, list[NodeId]]:
         """Upstream node ids per input port."""

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from runners.output import LogLine, Output, parse_line
 
-__all__ = ["JobResult", "JobSpec", "kill_job_processes", "run_job"]
+__all__ = ["STOP_GRACE_SECONDS", "JobResult", "JobSpec", "kill_job_processes", "run_job"]
 
 # How long a job gets to stop after SIGTERM before its process group is killed. Short enough that a
 # cancel settles within 5 s; a Spark driver's shutdown hooks need about a second.
@@ -38,6 +38,12 @@ class JobSpec:
     data_dir: Path  # the job's working directory: relative paths in the pipeline resolve here
     python: str  # the interpreter that runs the job (the main venv for Spark, .venv-flink for Flink)
     env: dict[str, str]
+    # How it is stopped (cancel, timeout, a stopping worker): SIGTERM to its whole process group,
+    # then SIGKILL after `stop_grace` seconds. A job that stops gracefully by itself (a streaming
+    # job finishing its micro-batch) gets SIGTERM on its own process only, so the JVM it started
+    # lives on until the job has stopped it.
+    graceful_stop: bool = False
+    stop_grace: float = STOP_GRACE_SECONDS
 
 
 @dataclass(frozen=True)
@@ -79,11 +85,14 @@ def run_job(
     should_cancel: Callable[[], bool] = lambda: False,
     timeout: float | None = None,
     on_start: Callable[[int], None] | None = None,
+    before_stop: Callable[[], None] | None = None,
 ) -> JobResult:
     """Run the job to its end, passing its output on in batches; stop it when asked or timed out.
 
     The job runs in a process group of its own (its pid is the group id, passed to `on_start`), so
-    stopping it reaches a JVM it started too. `should_cancel` is called several times a second.
+    stopping it reaches a JVM it started too. `should_cancel` is called several times a second for
+    as long as the job runs (also while it stops). `before_stop` runs first when the job is stopped,
+    in a thread of its own (e.g. to cancel the job on a cluster through the cluster's API).
     """
     spec.workdir.mkdir(parents=True, exist_ok=True)
     spec.data_dir.mkdir(parents=True, exist_ok=True)
@@ -102,8 +111,8 @@ def run_job(
         start_new_session=True,  # its own process group, so a cancel reaches the JVM too
     )
     try:
-        return _supervise(process, on_output=on_output, should_cancel=should_cancel, timeout=timeout,
-                          on_start=on_start)
+        return _supervise(process, spec, on_output=on_output, should_cancel=should_cancel, timeout=timeout,
+                          on_start=on_start, before_stop=before_stop)
     finally:
         # Whatever happened in here (a callback raising included), no process of the job outlives it.
         if process.poll() is None:
@@ -113,11 +122,13 @@ def run_job(
 
 def _supervise(
     process: subprocess.Popen[str],
+    spec: JobSpec,
     *,
     on_output: Callable[[list[Output]], None],
     should_cancel: Callable[[], bool],
     timeout: float | None,
     on_start: Callable[[int], None] | None,
+    before_stop: Callable[[], None] | None,
 ) -> JobResult:
     if on_start is not None:
         on_start(process.pid)
@@ -127,6 +138,9 @@ def _supervise(
     tail: list[str] = []
     cancelled = timed_out = False
     stop_deadline: float | None = None
+    stopper: threading.Thread | None = None
+    stop_by = 0.0  # when the job must have stopped (it is killed then)
+    stop_problems: list[str] = []  # from the thread that stops the job, logged from here
     exited_at: float | None = None
     done = False
     while not done:
@@ -144,15 +158,19 @@ def _supervise(
         if batch:
             on_output(batch)
             tail = (tail + [item.text for item in batch if isinstance(item, LogLine)])[-_SEARCH_LINES:]
+        asked_to_stop = should_cancel()  # called every time round: it may heartbeat too
         if stop_deadline is None:
             if timeout is not None and time.monotonic() - started > timeout:
                 timed_out = True
                 on_output([LogLine(f"The run took longer than its timeout of {timeout:g} s; stopping it.", "error")])
-            elif should_cancel():
+            elif asked_to_stop:
                 cancelled = True
             if cancelled or timed_out:
-                _signal_group(process, signal.SIGTERM)
-                stop_deadline = time.monotonic() + STOP_GRACE_SECONDS
+                stop_deadline = stop_by = time.monotonic() + spec.stop_grace
+                stopper = threading.Thread(target=_stop, args=(process, spec, before_stop, stop_problems), daemon=True)
+                stopper.start()
+        if stop_problems:
+            on_output([LogLine(stop_problems.pop(0), "warning")])
         if stop_deadline is not None and time.monotonic() > stop_deadline:
             # Kill the whole group even if the job's own process has gone: a JVM it started may
             # still hold the output pipe open.
@@ -166,12 +184,35 @@ def _supervise(
             if time.monotonic() - exited_at > EXIT_DRAIN_SECONDS * 2:
                 break  # a descendant that left the group keeps the pipe; stop reading it
     returncode = process.wait()
+    if stopper is not None:
+        # What stops the job through its engine (a savepoint, a cancel on a cluster) may still be
+        # at work after the job's own process has gone: the run is settled once it is done.
+        stopper.join(timeout=max(0.0, stop_by - time.monotonic()))
+        if stop_problems:
+            on_output([LogLine(problem, "warning") for problem in stop_problems])
     if returncode == 0 and not cancelled and not timed_out:
         error = ""
     else:
         error = _error_from(tail, returncode, timeout, timed_out)
     return JobResult(returncode=returncode, cancelled=cancelled, error=error, timed_out=timed_out,
                      tail=tuple(tail[-TAIL_LINES:]))
+
+
+def _stop(
+    process: subprocess.Popen[str],
+    spec: JobSpec,
+    before_stop: Callable[[], None] | None,
+    problems: list[str],
+) -> None:
+    if before_stop is not None:
+        try:
+            before_stop()
+        except Exception as error:  # noqa: BLE001 - the signals below still stop the job here
+            problems.append(f"Could not stop the job through its engine: {error}")
+    if not spec.graceful_stop:
+        _signal_group(process, signal.SIGTERM)
+    elif process.poll() is None:
+        process.send_signal(signal.SIGTERM)
 
 
 def _signal_group(process: subprocess.Popen[str], sig: signal.Signals) -> None:

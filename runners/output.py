@@ -1,8 +1,10 @@
-"""What a job prints, read line by line: plain log lines, structured log lines and node metrics.
+"""What a job prints, read line by line: plain log lines, structured log lines, node metrics and alerts.
 
-Generated jobs print `STUDIO_METRIC {json}` for rows per node port and quality rule results, and may
-print `STUDIO_LOG {json}` for a log line with a level. Everything else is a plain log line whose level
-is guessed from its text. Pure Python (no Django), shared by the Celery runner and `run_pipeline`.
+Generated jobs print `STUDIO_METRIC {json}` for rows per node port (per micro-batch for a stream, with
+`batch`), quality rule results and a source's lag, `STUDIO_ALERT {json}` for each row that reaches a
+`sink.alert` node, and may print `STUDIO_LOG {json}` for a log line with a level. Everything else is
+a plain log line whose level is guessed from its text. Pure Python (no Django), shared by the Celery
+runner and `run_pipeline`.
 """
 from __future__ import annotations
 
@@ -12,12 +14,16 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 __all__ = [
-    "LOG_PREFIX", "METRIC_PREFIX", "LogLine", "NodeMetric", "Output", "QualityResult", "level_of", "parse_line",
+    "ALERT_PREFIX", "LOG_PREFIX", "METRIC_PREFIX", "SEVERITIES", "Alert", "LogLine", "NodeMetric", "Output",
+    "QualityResult", "SourceLag", "level_of", "parse_line",
 ]
 
 METRIC_PREFIX = "STUDIO_METRIC "
 LOG_PREFIX = "STUDIO_LOG "
+ALERT_PREFIX = "STUDIO_ALERT "
 MAX_NAME = 200
+MAX_MESSAGE = 10_000  # characters of an alert message kept; longer ones are cut
+SEVERITIES = ("info", "warning", "critical")
 
 _ERROR_LINE = re.compile(r"\b(ERROR|FATAL|Traceback|Exception|Error:)\b")
 _WARNING_LINE = re.compile(r"\b(WARN|WARNING)\b")
@@ -53,7 +59,28 @@ class QualityResult:
     batch: int | None = None
 
 
-Output = Union[LogLine, NodeMetric, QualityResult]
+@dataclass(frozen=True)
+class SourceLag:
+    """How far a streaming source is behind the newest data it could read, in records (for Kafka:
+    the topic's end offsets minus the offsets read, summed over partitions), after a micro-batch.
+
+    Printed by a source that knows it as `STUDIO_METRIC {"node": ..., "lag": N, "batch": n}`."""
+
+    node: str
+    lag: int
+    batch: int | None = None
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A row that reached a `sink.alert` node: stored, shown live and sent to the webhooks."""
+
+    node: str
+    severity: str  # info | warning | critical
+    message: str
+
+
+Output = Union[LogLine, NodeMetric, QualityResult, SourceLag, Alert]
 
 
 def level_of(text: str) -> str:
@@ -86,9 +113,11 @@ def _count(data: dict[str, Any], key: str, *, optional: bool = False) -> int | N
     return value
 
 
-def _metric(data: dict[str, Any]) -> NodeMetric | QualityResult:
+def _metric(data: dict[str, Any]) -> NodeMetric | QualityResult | SourceLag:
     node = _name(data, "node")
     batch = _count(data, "batch", optional=True)
+    if "lag" in data:
+        return SourceLag(node=node, lag=_count(data, "lag") or 0, batch=batch)
     if "rule" in data:
         return QualityResult(node=node, rule=_name(data, "rule"), passed=_count(data, "passed") or 0,
                              failed=_count(data, "failed") or 0, batch=batch)
@@ -106,8 +135,20 @@ def _structured(raw: str, prefix: str) -> dict[str, Any]:
     return data
 
 
+def _alert(data: dict[str, Any]) -> Alert:
+    severity = data.get("severity")
+    if severity not in SEVERITIES:
+        raise _Malformed(f'"severity" must be one of {", ".join(SEVERITIES)}')
+    message = data.get("message")
+    if message is None:
+        message = ""
+    if not isinstance(message, str):
+        raise _Malformed('"message" must be a string')
+    return Alert(node=_name(data, "node"), severity=severity, message=message[:MAX_MESSAGE])
+
+
 def parse_line(raw: str) -> Output:
-    """One line of job output as a log line, a node metric or a quality result.
+    """One line of job output as a log line, a node metric, a quality result, a source's lag or an alert.
 
     A malformed structured line is kept as a warning log line saying what is wrong with it, so a
     bug in a job is visible and never silently drops output.
@@ -117,6 +158,8 @@ def parse_line(raw: str) -> Output:
     try:
         if stripped.startswith(METRIC_PREFIX):
             return _metric(_structured(stripped, METRIC_PREFIX))
+        if stripped.startswith(ALERT_PREFIX):
+            return _alert(_structured(stripped, ALERT_PREFIX))
         if stripped.startswith(LOG_PREFIX):
             data = _structured(stripped, LOG_PREFIX)
             message = data.get("message")

@@ -3,8 +3,9 @@
 Celery beat sends `runners.reap_runs` every STUDIO_REAPER_INTERVAL_SECONDS. A run owned by a worker
 is lost when its heartbeat is older than STUDIO_RUN_LOST_AFTER_SECONDS, or sooner when its worker
 ran on this machine and its process is gone. The reaper then kills what is left of the job on this
-machine, marks the run lost and retries it when the pipeline's policy allows. It also sends queued
-runs whose task message seems lost to the broker again.
+machine (and cancels its job on a Flink session cluster), marks the run lost and retries it when
+the pipeline's policy allows. It also sends queued runs and alert deliveries whose task message
+seems lost to the broker again.
 """
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from runners.engines import RUN_KEY_VARIABLE
+from runners.engines import RUN_KEY_VARIABLE, flink_cluster
+from runners.flink_rest import FlinkError
 from runners.jobs import kill_job_processes
 from studio.runs import selectors, services
 from studio.runs.models import Run
@@ -70,8 +72,22 @@ def reap(*, now: datetime | None = None) -> list[int]:
             killed = kill_job_processes(run.job_pgid, marker=f"{RUN_KEY_VARIABLE}={run.id}")
             if killed:
                 reason += f" Its job's {killed} leftover process(es) were killed."
+        reason += _cancel_on_cluster(run)
         if services.run_lose(run_id=run.id, reason=reason, from_statuses=[run.status]):
             logger.warning("Run %s is lost: %s", run.id, reason)
             lost.append(run.id)
     services.runs_redispatch(now=now)
+    services.deliveries_redispatch(now=now)
     return lost
+
+
+def _cancel_on_cluster(run: Run) -> str:
+    """A lost run's Flink job keeps running on a session cluster with no one watching: cancel it."""
+    cluster = flink_cluster() if run.engine == "flink" else None
+    if cluster is None or not run.engine_job_id:
+        return ""
+    try:
+        cluster.cancel(run.engine_job_id)
+    except FlinkError as error:
+        return f" Its Flink job {run.engine_job_id} could not be cancelled: {error}"
+    return f" Its Flink job {run.engine_job_id} was cancelled on the cluster."

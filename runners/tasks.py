@@ -1,12 +1,12 @@
-"""Celery tasks. They take ids, never objects or code; the work is in runners.execute, runners.reaper
-and the schedule service."""
+"""Celery tasks. They take ids, never objects or code; the work is in runners.execute, runners.reaper,
+runners.webhooks and the schedule service."""
 from __future__ import annotations
 
-from runners import execute, reaper
+from runners import execute, reaper, webhooks
 from runners.celery import app
 from studio.runs.services import schedules_fire_due
 
-__all__ = ["dispatch_schedules", "execute_run", "reap_runs"]
+__all__ = ["deliver_alert", "dispatch_schedules", "execute_run", "reap_runs"]
 
 
 # Bound to the studio's app (not `shared_task`), so a web process that only imports this module
@@ -28,3 +28,10 @@ def reap_runs() -> list[int]:
 def dispatch_schedules() -> list[int]:
     """Beat sends this every STUDIO_SCHEDULER_TICK_SECONDS (on the control queue)."""
     return schedules_fire_due()
+
+
+@app.task(name="runners.deliver_alert", acks_late=True, ignore_result=True)
+def deliver_alert(delivery_id: int) -> str | None:
+    """One attempt to POST an alert to a webhook (on the control queue: run slots may all be taken
+    by long-lived deployments); a failed attempt sends the next one itself, after the backoff."""
+    return webhooks.deliver(delivery_id)

@@ -1,8 +1,10 @@
 """Run every test tier, independent tiers in parallel, and print one closing count.
 
 Tiers:
-- embedded:   the whole pytest suite but the browser tests, on the embedded defaults (SQLite file,
-              filesystem Celery broker, SQLite channel layer, dev Kafka broker, Spark local).
+- embedded:   the whole pytest suite but the browser tests, the connectors and the Flink half of the
+              corpus, on the embedded defaults (SQLite file, filesystem Celery broker, SQLite channel
+              layer, dev Kafka broker, Spark local).
+- connectors: the Kafka and Iceberg connectors, with their kill tests (embedded defaults).
 - production: the studio's API, Celery and websocket tests again on PostgreSQL and Redis.
 - frontend:   the editor's unit tests (vitest).
 - e2e:        the editor driven in headless Chromium against a running studio.
@@ -57,13 +59,19 @@ def pytest_tier(name: str, args: list[str], env: dict[str, str], extra: list[str
 
 
 def tiers(extra: list[str]) -> list[list[Tier]]:
-    embedded = pytest_tier("embedded", ["tests", "-m", "not e2e and not (corpus and flink)"],
+    embedded = pytest_tier("embedded",
+                           ["tests", "--ignore=tests/connectors", "-m", "not e2e and not (corpus and flink)"],
                            {"STUDIO_VAR_DIR": str(RESULTS / "embedded-var")}, extra)
+    # The connectors (with their two kill tests, a third of the embedded time) run in the other lane.
+    connectors = pytest_tier("connectors", ["tests/connectors", "-m", "not e2e"],
+                             {"STUDIO_VAR_DIR": str(RESULTS / "connectors-var")}, extra)
     # The Flink half of the corpus runs every case in one Flink JVM, one case after another: its own
     # tier, in the other lane, so it overlaps the embedded tier.
     corpus_flink = pytest_tier("corpus-flink", ["tests/corpus", "-m", "corpus and flink"],
                                {"STUDIO_VAR_DIR": str(RESULTS / "corpus-flink-var")}, extra)
-    production = pytest_tier("production", ["tests/studio", "-m", "not e2e"], {
+    # On PostgreSQL and Redis: every studio test but the engine runs, which test the engines, not the
+    # stack; the runs through the Celery worker that do depend on it (marked `stack`) are kept.
+    production = pytest_tier("production", ["tests/studio", "-m", "not e2e and ((not spark and not flink) or stack)"], {
         "STUDIO_VAR_DIR": str(RESULTS / "production-var"),
         "DATABASE_URL": POSTGRES_URL,
         "CELERY_BROKER_URL": f"{REDIS_URL}/1",
@@ -72,7 +80,7 @@ def tiers(extra: list[str]) -> list[list[Tier]]:
     e2e = pytest_tier("e2e", ["tests/e2e", "-m", "e2e"], {"STUDIO_VAR_DIR": str(RESULTS / "e2e-var")}, extra)
     frontend = Tier("frontend", ["npm", "test", "--", "--reporter=default", "--reporter=junit",
                                  f"--outputFile.junit={RESULTS / 'frontend.xml'}"], cwd=ROOT / "frontend")
-    return [[embedded, e2e], [frontend, production, corpus_flink]]
+    return [[embedded, e2e], [frontend, production, corpus_flink, connectors]]
 
 
 def run_lane(lane: list[Tier]) -> None:

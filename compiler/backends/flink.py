@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlglot import exp
 
 from compiler.backends.base import Backend, comment_text, docstring, py_str
+from compiler.backends.flink_connectors import FlinkConnectors
 from compiler.document import Node
 from compiler.expressions import _SidesTyper
 from compiler.flink_sql import (
@@ -114,7 +115,7 @@ def _columns(fields: Sequence[Field]) -> str:
     return ", ".join(identifier(f.name) for f in fields)
 
 
-class FlinkBackend(Backend):
+class FlinkBackend(FlinkConnectors, Backend):
     """Generates a module with `build(t_env)` (works on a shared TableEnvironment) and `main()`."""
 
     engine = "flink"
@@ -156,6 +157,7 @@ class FlinkBackend(Backend):
             docstring(summary),
             "from __future__ import annotations",
             "",
+            "import json",
             "import os",
             "",
             "from pyflink.common import Configuration",
@@ -164,7 +166,7 @@ class FlinkBackend(Backend):
             "",
             f"def build(t_env: TableEnvironment{stop}) -> None:",
             f'    """Define the pipeline on `t_env` and run it as one Flink job.{stop_doc}"""',
-            f"    with StudioRun(t_env, {run_args}) as run:",
+            f"    with {self.run_statement(run_args)} as run:",
             *self.visit_all(),
             "        run.execute()",
             "",
@@ -178,6 +180,9 @@ class FlinkBackend(Backend):
             '        config.set_string("execution.target", "remote")',
             '        config.set_string("rest.address", host)',
             '        config.set_string("rest.port", port)',
+            "    # Set by the studio's runner: the job's name, its checkpoints, the state it starts from.",
+            '    for key, value in json.loads(os.environ.get("STUDIO_FLINK_CONFIG") or "{}").items():',
+            "        config.set_string(key, value)",
             f"    settings = EnvironmentSettings.new_instance().{mode}().with_configuration(config).build()",
             "    t_env = TableEnvironment.create(settings)",
             '    t_env.get_config().set("table.local-time-zone", "UTC")',
@@ -188,6 +193,7 @@ class FlinkBackend(Backend):
             "# Runtime support: the same in every Flink job this version of the studio generates.",
             "",
             _runtime_source().rstrip("\n"),
+            *self.connector_runtime(),
             "",
             "",
             'if __name__ == "__main__":',
@@ -747,7 +753,7 @@ class FlinkBackend(Backend):
         current, name = self.inputs(node)[0].source, column
         while True:
             upstream = self.analysis.node(current)
-            if upstream.type == "source.file":
+            if upstream.type in ("source.file", "source.kafka"):
                 return upstream.id, name
             if upstream.type == "transform.select":
                 columns = self.config(upstream)["columns"]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from sqlglot import exp
 
 from compiler.backends.base import Backend, comment_text, docstring, py_str
+from compiler.backends.spark_connectors import CONNECTOR_NAMES, SparkConnectors
 from compiler.document import Node
 from compiler.expressions import to_sql
 from compiler.parameters import as_text
@@ -32,6 +33,8 @@ CSV_TIMESTAMP_FORMAT = "yyyy-MM-dd HH:mm:ss[.SSS]"
 MAX_FILES_PER_TRIGGER = 100
 PROCESSING_TIME = "10 seconds"
 _URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+# Node types whose output has exactly the rows of their input: in batch they report its count.
+_KEPT = frozenset({"transform.select", "transform.derive", "transform.sort"})
 _JOIN_TYPES = {"inner": "inner", "left": "left", "right": "right", "full": "full", "semi": "left_semi",
                "anti": "left_anti"}  # fmt: skip
 _AGGREGATE_CALLS = {"count": "F.count", "count_distinct": "F.count_distinct", "sum": "F.sum", "avg": "F.avg",
@@ -47,23 +50,36 @@ class _Metrics:
     (DataFrame.observe) and printed after the writes, one `STUDIO_METRIC {json}` line each."""
 
     def __init__(self) -> None:
-        self.observed: list[tuple[str, str, str | list[str]]] = []  # (name, node, port or rules)
+        # (observation, its value holding the rows, node, port or quality rules)
+        self.observed: list[tuple[str, str, str, str | list[str]]] = []
         self.observations: dict[str, Observation] = {}
         self.streamed: dict[str, dict[int, dict[str, dict]]] = {}  # query -> batch -> name -> row
 
+    # Each observation is a plan node Spark cannot fuse with its neighbours, so ports share them
+    # where they can (rows_where, same_rows).
     def rows(self, df: DataFrame, node: str, port: str) -> DataFrame:
-        return self.observe(df, f"{node}.{port}", node, port, [])
+        self.observed.append((f"{node}.{port}", "rows", node, port))
+        return self.observe(df, f"{node}.{port}", [F.count(F.lit(1)).alias("rows")])
+
+    def rows_where(self, df: DataFrame, condition: Column, node: str, source: str, port: str) -> DataFrame:
+        """A filter whose input feeds nothing else: one observation counts both its input's rows
+        and the rows that pass."""
+        self.observed += [(f"{node}.out", "input", source, port), (f"{node}.out", "rows", node, "out")]
+        counts = [F.count(F.lit(1)).alias("input"), F.count(F.when(condition, 1)).alias("rows")]
+        return self.observe(df, f"{node}.out", counts).where(condition)
+
+    def same_rows(self, df: DataFrame, counted: str, node: str, port: str) -> DataFrame:
+        """A port with exactly the rows of one counted already (`counted`) reports that count."""
+        self.observed.append((counted, "rows", node, port))
+        return df
 
     def rules(self, df: DataFrame, node: str, rules: list[str]) -> DataFrame:
         failed = [F.count(F.when(F.array_contains("_failed_rules", rule), 1)) for rule in rules]
         counts = [count.alias(f"failed_{i}") for i, count in enumerate(failed)]
-        return self.observe(df, f"{node}.rules", node, rules, counts)
+        self.observed.append((f"{node}.rules", "rows", node, rules))
+        return self.observe(df, f"{node}.rules", [F.count(F.lit(1)).alias("rows"), *counts])
 
-    def observe(
-        self, df: DataFrame, name: str, node: str, what: str | list[str], counts: list[Column]
-    ) -> DataFrame:
-        self.observed.append((name, node, what))
-        metrics = [F.count(F.lit(1)).alias("rows"), *counts]
+    def observe(self, df: DataFrame, name: str, metrics: list[Column]) -> DataFrame:
         if df.isStreaming:
             return df.observe(name, *metrics)
         self.observations[name] = Observation(name)
@@ -71,9 +87,9 @@ class _Metrics:
 
     def report(self) -> None:
         deadline = time.monotonic() + 2
-        for name, node, what in self.observed:
+        for name, field, node, what in self.observed:
             values = self.values(name, deadline)
-            rows = values.get("rows") or 0
+            rows = values.get(field) or 0
             if isinstance(what, str):
                 _metric({"node": node, "port": what, "rows": rows})
                 continue
@@ -121,13 +137,18 @@ def _fail_on(df: DataFrame, node: str, rules: list[str], fatal: list[str]) -> No
 _HELPERS_STREAMING = '''
 
 def _await_streams(metrics: _Metrics, queries: list[StreamingQuery]) -> None:
-    """Wait for the streaming queries, collecting each micro-batch's metrics; if one fails, stop
-    the others."""
+    """Wait for the streaming queries, printing each micro-batch's metrics as it completes. SIGTERM
+    (the runner's stop) stops them gracefully: each finishes its current micro-batch, so its
+    checkpoint holds everything it wrote, then stops. If one query fails, the others are stopped."""
+    stop = _stop_requested()
     try:
         while any(q.isActive for q in queries):
             for query in queries:
                 query.awaitTermination(1)
                 _collect(metrics, query)
+            if stop.is_set():
+                for query in queries:
+                    _stop_between_batches(query)
         for query in queries:
             query.awaitTermination()
             _collect(metrics, query)
@@ -137,11 +158,42 @@ def _await_streams(metrics: _Metrics, queries: list[StreamingQuery]) -> None:
                 query.stop()
 
 
+def _stop_requested() -> threading.Event:
+    """Set by SIGTERM when the job runs as a program; build() called from another thread is
+    stopped by its caller."""
+    requested = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: requested.set())
+    return requested
+
+
+def _stop_between_batches(query: StreamingQuery) -> None:
+    while query.isActive and query.status["isTriggerActive"]:
+        time.sleep(0.1)
+    query.stop()
+
+
 def _collect(metrics: _Metrics, query: StreamingQuery) -> None:
+    """Print the metrics of each micro-batch the query completed since the last call, one
+    `STUDIO_METRIC` line per node port and rule with its batch id and the batch's duration."""
     batches = metrics.streamed.setdefault(str(query.id), {})
     for progress in query.recentProgress:
         observed = progress.observedMetrics or {}
+        if not observed or progress.batchId in batches:
+            continue  # an idle trigger (no new data), or a batch printed already
         batches[progress.batchId] = {name: row.asDict() for name, row in observed.items()}
+        for name, field, node, what in metrics.observed:
+            values = batches[progress.batchId].get(name)
+            if values is None:
+                continue
+            rows = values.get(field) or 0
+            batch = {"batch": progress.batchId}
+            if isinstance(what, str):
+                _metric({"node": node, "port": what, "rows": rows, **batch, "duration_ms": progress.batchDuration})
+                continue
+            for i, rule in enumerate(what):
+                failed = values.get(f"failed_{i}") or 0
+                _metric({"node": node, "rule": rule, "passed": rows - failed, "failed": failed, **batch})
 
 
 def _checkpoint(node: str) -> str:
@@ -238,16 +290,16 @@ def _folder(name: str) -> str:
     return cleaned[:100]
 
 
-class SparkBackend(Backend):
+class SparkBackend(SparkConnectors, Backend):
     """Generates a module with `build(spark)` (works on a shared, running session) and `main()`."""
 
     engine = "spark"
     dialect = "spark"
     reserved_names = frozenset(
-        {"spark", "os", "json", "time", "build", "main", "annotations", "args", "metrics", "queries", "F",
-         "Column", "DataFrame", "Observation", "SparkSession", "StreamingQuery", "Window", "QualityCheckError",
-         "PIPELINE_FOLDER", "PROCESSING_TIME"}
-    )  # fmt: skip
+        {"spark", "os", "json", "signal", "threading", "time", "build", "main", "annotations", "args", "metrics",
+         "queries", "F", "Column", "DataFrame", "Observation", "SparkSession", "StreamingQuery", "Window",
+         "QualityCheckError", "PIPELINE_FOLDER", "PROCESSING_TIME"}
+    ) | CONNECTOR_NAMES  # fmt: skip
 
     def generate(self) -> str:
         self.uses_window = False
@@ -256,6 +308,8 @@ class SparkBackend(Backend):
         self.uses_alerts = False
         self.uses_fail = False
         self.checks: list[str] = []
+        self.count_names: dict[tuple[str, str], str] = {}  # (node, port) -> the observation counting it
+        self.folded = self._folded_filters()
         order = self.analysis.order
         transforms, sinks = [], []
         for node_id in order:
@@ -271,11 +325,13 @@ class SparkBackend(Backend):
         body.append("    metrics.report()")
         parameters = ", ".join(f"{v.name}={as_text(v)}" for v in self.analysis.parameters.values()) or "none"
         summary = f"Pipeline {self.pipeline.name!r}, generated by Pipeline Studio for Spark. Parameters: {parameters}."
-        imports = ["import json", "import os", "import time", ""]
+        imports = ["import json", "import os"] + (["import signal", "import threading"] if self.streams else [])
+        imports += ["import time", ""]
         names = ["Column", "DataFrame", "Observation", "SparkSession"] + (["Window"] if self.uses_window else [])
         imports += [f"from pyspark.sql import {', '.join(names)}", "from pyspark.sql import functions as F"]
         if self.streams:
             imports.append("from pyspark.sql.streaming import StreamingQuery")
+        imports += self.connector_imports()
         constants: list[str] = []
         helpers = _HELPER_METRICS
         if self.uses_fail:
@@ -284,6 +340,7 @@ class SparkBackend(Backend):
             constants = [
                 f"PIPELINE_FOLDER = {py_str(_folder(self.pipeline.name))}",
                 f"PROCESSING_TIME = {py_str(PROCESSING_TIME)}",
+                *self.connector_constants(),
                 "",
             ]
             helpers += _HELPERS_STREAMING
@@ -293,7 +350,9 @@ class SparkBackend(Backend):
             helpers += _HELPER_STOP
         if self.uses_alerts:
             helpers += _HELPER_ALERTS
+        helpers += self.connector_helpers()
         start = ["    metrics = _Metrics()"] + (["    queries: list[StreamingQuery] = []"] if self.streams else [])
+        start += self.connector_setup()
         lines = [
             docstring(summary),
             "from __future__ import annotations",
@@ -340,8 +399,25 @@ class SparkBackend(Backend):
                     f"{type(self).__name__} has no {self.spec(node).visitor}() although the capability table "
                     f"declares {node.type} supported on {self.engine}"
                 )
-            lines.extend(visitor(node))
+            lines.extend(line for line in visitor(node) if line)  # "": a port counted downstream
         return lines
+
+    def _folded_filters(self) -> dict[tuple[str, str], str]:
+        """Batch filters that count their input's rows too (metrics.rows_where), by input port: the
+        filters whose input port feeds nothing else and has an observation of its own."""
+        assert self.analysis.graph is not None
+        folded: dict[tuple[str, str], str] = {}
+        for node_id in self.analysis.order:
+            node = self.analysis.node(node_id)
+            if node.type != "transform.filter" or self.analysis.streaming(node_id):
+                continue
+            feeding = self.connections(node)[0]
+            port = (feeding.source, feeding.source_port)
+            consumers = [c for c in self.analysis.graph.outputs(feeding.source) if c.source_port == port[1]]
+            producer = self.analysis.node(feeding.source).type
+            if len(consumers) == 1 and producer not in _KEPT and feeding.source not in folded.values():
+                folded[port] = node_id
+        return folded
 
     def _header(self, node: Node) -> str:
         label = comment_text(node.label.strip())
@@ -359,8 +435,34 @@ class SparkBackend(Backend):
         return [*lines, "    )"]
 
     def _counted(self, node: Node, port: str = "out") -> str:
+        if (node.id, port) in self.folded:
+            return ""  # counted by the filter it feeds
         var = self.port_var(node.id, port)
+        self.count_names[(node.id, port)] = f"{node.id}.{port}"
         return f"    {var} = metrics.rows({var}, {py_str(node.id)}, {py_str(port)})"
+
+    def _kept(self, node: Node) -> str:
+        """_counted for a node that keeps every row of its input (select, derive, sort): in batch it
+        reports its input's count, so no observation sits between it and its neighbours."""
+        if self.analysis.streaming(node.id):
+            return self._counted(node)
+        var = self.var(node.id)
+        self.count_names[(node.id, "out")] = self._input_count(node)
+        return f"    {var} = {self._same_rows(var, node, 'out')}"
+
+    def _input_counted(self, node: Node) -> str:
+        """A sink's input, counted: in batch, the count of the port feeding it."""
+        if self.analysis.streaming(node.id):
+            return f"metrics.rows({self.input_var(node)}, {py_str(node.id)}, \"in\")"
+        return self._same_rows(self.input_var(node), node, "in")
+
+    def _same_rows(self, var: str, node: Node, port: str) -> str:
+        return f"metrics.same_rows({var}, {py_str(self._input_count(node))}, {py_str(node.id)}, {py_str(port)})"
+
+    def _input_count(self, node: Node) -> str:
+        feeding = self.connections(node)[0]
+        key = (feeding.source, feeding.source_port)
+        return self.count_names.get(key, f"{key[0]}.{key[1]}")
 
     def _schema(self, node_id: str, port: str = "out") -> list[Field] | None:
         return self.analysis.result.schemas.get(node_id, {}).get(port)
@@ -383,6 +485,7 @@ class SparkBackend(Backend):
             options = [
                 ("header", bool(csv["header"])),
                 ("sep", str(csv["delimiter"])),
+                ("escape", '"'),  # RFC 4180: a quote inside a quoted field is doubled, as Flink reads it
                 ("nullValue", ""),
                 ("ignoreLeadingWhiteSpace", False),
                 ("ignoreTrailingWhiteSpace", False),
@@ -413,6 +516,12 @@ class SparkBackend(Backend):
     # Row-by-row transforms ----------------------------------------------------------------
     def visit_filter(self, node: Node) -> list[str]:
         condition = py_str(self.expression_sql(node, "condition"))
+        feeding = self.connections(node)[0]
+        if self.folded.get((feeding.source, feeding.source_port)) == node.id:
+            self.count_names[(node.id, "out")] = f"{node.id}.out"
+            source = f"{py_str(feeding.source)}, {py_str(feeding.source_port)}"
+            call = f"metrics.rows_where({self.input_var(node)}, F.expr({condition}), {py_str(node.id)}, {source})"
+            return [self._header(node), f"    {self.var(node.id)} = {call}"]
         return [
             self._header(node),
             f"    {self.var(node.id)} = {self.input_var(node)}.where(F.expr({condition}))",
@@ -435,7 +544,7 @@ class SparkBackend(Backend):
             f"    {self.var(node.id)} = {self.input_var(node)}.select(",
             *[f"        {item}," for item in items],
             "    )",
-            self._counted(node),
+            self._kept(node),
         ]
 
     def visit_derive(self, node: Node) -> list[str]:
@@ -445,7 +554,7 @@ class SparkBackend(Backend):
         for i, entry in enumerate(columns):
             expression = py_str(self.expression_sql(node, "columns", i, "expression"))
             calls.append(f".withColumn({py_str(entry['name'])}, F.expr({expression}))")
-        return [self._header(node), *self._assign(self.var(node.id), self.input_var(node), calls), self._counted(node)]
+        return [self._header(node), *self._assign(self.var(node.id), self.input_var(node), calls), self._kept(node)]
 
     def visit_quality(self, node: Node) -> list[str]:
         self.uses_rules = True
@@ -675,7 +784,7 @@ class SparkBackend(Backend):
             nulls = entry.get("nulls") or ("first" if direction == "asc" else "last")
             items.append(f"{_col(entry['column'])}.{direction}_nulls_{nulls}()")
         lines = self._assign(self.var(node.id), self.input_var(node), [f".orderBy({', '.join(items)})"])
-        return [self._header(node), *lines, self._counted(node)]
+        return [self._header(node), *lines, self._kept(node)]
 
     def visit_limit(self, node: Node) -> list[str]:
         n = int(self.config(node)["n"])  # type: ignore[arg-type]
@@ -701,6 +810,7 @@ class SparkBackend(Backend):
         if file_format == "csv":
             options = [
                 ("header", True),
+                ("escape", '"'),
                 ("timestampFormat", CSV_TIMESTAMP_FORMAT),
                 ("ignoreLeadingWhiteSpace", False),
                 ("ignoreTrailingWhiteSpace", False),
@@ -726,7 +836,7 @@ class SparkBackend(Backend):
             calls.append(f".partitionBy({', '.join(py_str(c) for c in partition_by)})")
         target = _path_argument(self.text(node, "path"))
         var = self.var(node.id)
-        lines = [self._header(node), f"    {var} = metrics.rows({self.input_var(node)}, {py_str(node.id)}, \"in\")"]
+        lines = [self._header(node), f"    {var} = {self._input_counted(node)}"]
         if streaming:
             calls += [".trigger(**_trigger())", f".start({target})"]
             lines += self._statement("queries.append(", f"{var}.writeStream.format({py_str(file_format)})", calls, ")")
@@ -764,7 +874,7 @@ class SparkBackend(Backend):
         if config.get("condition"):
             calls.append(f".where(F.expr({py_str(self.expression_sql(node, 'condition'))}))")
         calls.append(_block(".select", [message]) if "\n" in message else f".select({message})")
-        head = f"metrics.rows({self.input_var(node)}, {py_str(node.id)}, \"in\")"
+        head = self._input_counted(node)
         lines = [self._header(node), *self._assign(var, head, calls)]
         raise_call = f"_raise_alerts({{}}, {py_str(node.id)}, {py_str(str(config['severity']))})"
         if self.analysis.streaming(node.id):

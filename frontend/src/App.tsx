@@ -27,6 +27,12 @@ function Layout() {
         <Link to="/" className="brand">
           Pipeline Studio
         </Link>
+        <Link to="/catalog" data-testid="nav-catalog">
+          Catalog
+        </Link>
+        <Link to="/admin" data-testid="nav-admin">
+          Workspaces
+        </Link>
         <span className="spacer" />
         <span className="muted">{state.me.username}</span>
         <button
@@ -90,6 +96,38 @@ const router = createBrowserRouter([
       {
         path: "pipelines/:id",
         lazy: async () => ({ Component: (await import("./editor/EditorPage")).EditorPage }),
+      },
+      {
+        path: "pipelines/:id/runs",
+        lazy: async () => ({ Component: (await import("./runs/PipelineRunsPage")).PipelineRunsPage }),
+      },
+      {
+        path: "runs/:id",
+        lazy: async () => ({ Component: (await import("./runs/RunPage")).RunPage }),
+      },
+      {
+        path: "catalog",
+        lazy: async () => ({ Component: (await import("./catalog/CatalogPage")).CatalogPage }),
+      },
+      {
+        path: "catalog/datasets/:id",
+        lazy: async () => ({ Component: (await import("./catalog/DatasetPage")).DatasetPage }),
+      },
+      {
+        path: "lineage/datasets/:id",
+        lazy: async () => ({ Component: (await import("./lineage/LineagePage")).LineagePage }),
+      },
+      {
+        path: "runs/:id/quality",
+        lazy: async () => ({ Component: (await import("./catalog/RunQualityPage")).RunQualityPage }),
+      },
+      {
+        path: "admin",
+        lazy: async () => ({ Component: (await import("./admin/AdminHome")).AdminHome }),
+      },
+      {
+        path: "admin/workspaces/:id/:tab?",
+        lazy: async () => ({ Component: (await import("./admin/WorkspaceAdminPage")).WorkspaceAdminPage }),
       },
       { path: "*", element: <NotFound /> },
     ],

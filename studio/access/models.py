@@ -6,23 +6,29 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-__all__ = ["ACTIONS", "Membership", "RestrictedQuerySet", "Role", "Workspace"]
+__all__ = ["ACTIONS", "Membership", "RestrictedQuerySet", "Role", "Workspace", "role_allows"]
 
 
 class Role(models.TextChoices):
-    VIEWER = "viewer", "Viewer"
-    EDITOR = "editor", "Editor"
-    OPERATOR = "operator", "Operator"
-    ADMIN = "admin", "Admin"
+    """Roles in a workspace, each allowing what the one before it does and more."""
+
+    VIEWER = "viewer", "Viewer"  # reads pipelines, runs, the catalog
+    EDITOR = "editor", "Editor"  # also designs and saves pipelines
+    OPERATOR = "operator", "Operator"  # also runs, schedules, cancels, deploys
+    ADMIN = "admin", "Admin"  # also manages members, connections and settings
 
 
-# Each action and the roles allowed to take it; roles are cumulative.
+# The actions a request can take and the least role that may take each; roles are cumulative.
+# An instance superuser may take every action in every workspace.
+_LEAST_ROLE = {"view": Role.VIEWER, "change": Role.EDITOR, "run": Role.OPERATOR, "admin": Role.ADMIN}
+_ORDER = list(Role)
 ACTIONS: dict[str, tuple[str, ...]] = {
-    "view": (Role.VIEWER, Role.EDITOR, Role.OPERATOR, Role.ADMIN),
-    "change": (Role.EDITOR, Role.OPERATOR, Role.ADMIN),
-    "run": (Role.OPERATOR, Role.ADMIN),
-    "admin": (Role.ADMIN,),
+    action: tuple(_ORDER[_ORDER.index(least):]) for action, least in _LEAST_ROLE.items()
 }
+
+
+def role_allows(role: str | None, action: str) -> bool:
+    return role is not None and role in ACTIONS[action]
 
 
 class RestrictedQuerySet(models.QuerySet):
@@ -60,6 +66,8 @@ class Membership(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    # Whether the member sees the values of catalog columns classified as PII (masked otherwise).
+    can_view_pii = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

@@ -1,13 +1,14 @@
-"""Reads about workspaces and roles."""
+"""Reads about workspaces, members, users and roles."""
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
 
-from studio.access.models import ACTIONS, Membership, Workspace
+from studio.access.models import ACTIONS, Membership, Workspace, role_allows
 
-__all__ = ["user_can", "user_role", "workspace_list"]
+__all__ = ["admin_count", "member_list", "user_can", "user_list", "user_role", "workspace_list"]
 
 
 def workspace_list(*, user: Any) -> QuerySet[Workspace]:
@@ -25,5 +26,18 @@ def user_role(*, user: Any, workspace: Workspace) -> str | None:
 
 
 def user_can(*, user: Any, workspace: Workspace, action: str) -> bool:
-    role = user_role(user=user, workspace=workspace)
-    return role is not None and role in ACTIONS[action]
+    return role_allows(user_role(user=user, workspace=workspace), action)
+
+
+def member_list(*, workspace: Workspace) -> QuerySet[Membership]:
+    return workspace.memberships.select_related("user").order_by("user__username")
+
+
+def user_list(*, query: str = "") -> QuerySet[Any]:
+    """Active users whose username contains `query`, by username."""
+    users = get_user_model().objects.filter(is_active=True).order_by("username")
+    return users.filter(Q(username__icontains=query)) if query else users
+
+
+def admin_count(*, workspace: Workspace) -> int:
+    return workspace.memberships.filter(role__in=ACTIONS["admin"]).count()

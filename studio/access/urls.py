@@ -11,4 +11,8 @@ urlpatterns = [
     path("auth/token/", api.TokenView.as_view()),
     path("auth/me/", api.MeView.as_view()),
     path("workspaces/", api.WorkspaceListView.as_view()),
+    path("workspaces/<int:pk>/", api.WorkspaceDetailView.as_view()),
+    path("workspaces/<int:pk>/members/", api.MemberListView.as_view()),
+    path("workspaces/<int:pk>/members/<int:user_id>/", api.MemberDetailView.as_view()),
+    path("users/", api.UserListView.as_view()),
 ]

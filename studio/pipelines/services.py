@@ -4,12 +4,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from rest_framework.exceptions import ValidationError
 
 import compiler
 from studio.access.models import Workspace
 from studio.core.api import Conflict, InvalidDocument
+from studio.lineage import services as lineage
 from studio.pipelines.models import Pipeline, PipelineVersion
 
 __all__ = ["pipeline_create", "pipeline_delete", "pipeline_update", "version_create"]
@@ -53,6 +54,12 @@ def pipeline_update(*, pipeline: Pipeline, name: str | None = None, description:
 
 @transaction.atomic
 def pipeline_delete(*, pipeline: Pipeline) -> None:
+    """Delete the pipeline with its versions and everything that ran them (runs, deployments)."""
+    # What ran a version protects it from being deleted on its own (on_delete=PROTECT), which also
+    # stops the cascade from the pipeline: delete those first.
+    for relation in PipelineVersion._meta.related_objects:
+        if relation.on_delete is models.PROTECT:
+            relation.related_model._base_manager.filter(**{f"{relation.field.name}__pipeline": pipeline}).delete()
     pipeline.delete()
 
 
@@ -95,4 +102,5 @@ def version_create(
             current_version=current,
         ) from None
     pipeline.refresh_from_db()
+    lineage.version_saved(version=version, result=result)
     return version, result

@@ -1,4 +1,5 @@
-"""Thin views for starting, watching and cancelling runs, their history and metrics, and schedules."""
+"""Thin views for starting, watching and cancelling runs, their history, metrics, progress and alerts;
+schedules; streaming deployments; and alert webhooks."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,18 +12,25 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from studio.access.models import Workspace
 from studio.access.permissions import get_for_action
+from studio.connections.models import Connection
 from studio.core.schema import ErrorSerializer, FieldErrorsSerializer, InvalidDocumentSerializer, error_responses
-from studio.pipelines.models import Pipeline
+from studio.pipelines.models import Pipeline, PipelineVersion
 from studio.pipelines.selectors import version_get
 from studio.runs import selectors, services
 from studio.runs.events import log_line_data, run_data, run_detail_data
-from studio.runs.models import Engine, LogLevel, Run, RunStatus, RunTrigger, Schedule
-from studio.runs.selectors import NodeStatus
+from studio.runs.models import (
+    Alert, DeliveryStatus, Deployment, DesiredState, Engine, LogLevel, Run, RunStatus, RunTrigger, Schedule, Severity,
+    Webhook,
+)
+from studio.runs.selectors import DeploymentStatus, NodeStatus
 
 __all__ = [
-    "PipelineRunsView", "PipelineSchedulesView", "RunCancelView", "RunDetailView", "RunListView", "RunLogView",
-    "RunMetricsView", "RunNodesView", "ScheduleDetailView",
+    "DeploymentDetailView", "DeploymentListView", "DeploymentProgressView", "DeploymentStartView",
+    "DeploymentStopView", "DeploymentUpgradeView", "PipelineDeploymentsView", "PipelineRunsView",
+    "PipelineSchedulesView", "RunAlertsView", "RunCancelView", "RunDetailView", "RunListView", "RunLogView",
+    "RunMetricsView", "RunNodesView", "RunProgressView", "ScheduleDetailView", "WebhookDetailView", "WebhookListView",
 ]
 
 
@@ -114,6 +122,10 @@ class RunNodeSerializer(serializers.Serializer):
     duration_ms = serializers.IntegerField(allow_null=True)
     batches = serializers.IntegerField(help_text="Micro-batches reported (0 for a batch job).")
     last_batch = serializers.IntegerField(allow_null=True)
+    lag = serializers.IntegerField(
+        allow_null=True, help_text="A streaming source's lag after its newest micro-batch, in records; null when "
+                                   "the source does not report it.",
+    )
     ports = RunNodePortSerializer(many=True)
     quality = RunNodeQualitySerializer(many=True)
     updated = serializers.DateTimeField(allow_null=True, help_text="When the job last reported about the node.")
@@ -454,4 +466,482 @@ class ScheduleDetailView(APIView):
     )
     def delete(self, request: Request, pk: int) -> Response:
         services.schedule_delete(schedule=self._schedule(request, pk, "run"))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- progress and alerts of a run -----------------------------------------------------------------
+
+
+class ProgressQuerySerializer(serializers.Serializer):
+    limit = serializers.IntegerField(required=False, default=500, min_value=1, max_value=5000,
+                                     help_text="At most this many of the newest micro-batches.")
+
+
+class ProgressSerializer(serializers.Serializer):
+    """One micro-batch of a stream: what its sources produced and how fast it was processed."""
+
+    run = serializers.IntegerField()
+    batch = serializers.IntegerField()
+    at = serializers.DateTimeField(help_text="When the job reported the batch.")
+    rows = serializers.IntegerField(help_text="Rows the sources produced in the batch.")
+    duration_ms = serializers.IntegerField(allow_null=True, help_text="How long the batch took.")
+    rows_per_second = serializers.FloatField(allow_null=True, help_text="rows / duration: the processing rate.")
+    lag = serializers.IntegerField(
+        allow_null=True, help_text="Records the sources were behind after the batch (e.g. Kafka offsets not yet "
+                                   "read); null when the sources do not report it.",
+    )
+
+
+class AlertsQuerySerializer(serializers.Serializer):
+    after = serializers.IntegerField(required=False, default=0, min_value=0, help_text="Alerts after this `seq`.")
+    limit = serializers.IntegerField(required=False, default=500, min_value=1, max_value=5000)
+
+
+class DeliveryAttemptSerializer(serializers.Serializer):
+    attempt = serializers.IntegerField()
+    at = serializers.DateTimeField()
+    status_code = serializers.IntegerField(allow_null=True, help_text="The webhook's HTTP answer; null: none.")
+    error = serializers.CharField(allow_blank=True, help_text='Why the attempt failed; "" when it succeeded.')
+    duration_ms = serializers.IntegerField()
+
+
+class AlertDeliverySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    webhook = serializers.IntegerField(allow_null=True, help_text="Null once the webhook was deleted.")
+    url = serializers.CharField()
+    status = serializers.ChoiceField(choices=DeliveryStatus.choices)
+    attempts = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    history = DeliveryAttemptSerializer(many=True)
+
+
+class AlertSerializer(serializers.Serializer):
+    """An alert a run raised (a row that reached a `sink.alert` node) and its deliveries."""
+
+    seq = serializers.IntegerField(help_text="1, 2, ... within the run.")
+    node = serializers.CharField()
+    severity = serializers.ChoiceField(choices=Severity.choices)
+    message = serializers.CharField(allow_blank=True)
+    at = serializers.DateTimeField()
+    deliveries = AlertDeliverySerializer(many=True)
+
+
+class AlertPageSerializer(serializers.Serializer):
+    alerts = AlertSerializer(many=True)
+    next = serializers.IntegerField(help_text="The `after` for the following page.")
+
+
+def alert_data(alert: Alert) -> dict[str, Any]:
+    return {
+        "seq": alert.seq, "node": alert.node, "severity": alert.severity, "message": alert.message, "at": alert.at,
+        "deliveries": [{
+            "id": d.id, "webhook": d.webhook_id, "url": d.url, "status": d.status, "attempts": d.attempts,
+            "next_attempt_at": d.next_attempt_at, "delivered_at": d.delivered_at, "history": d.history,
+        } for d in alert.deliveries.all()],
+    }
+
+
+class RunProgressView(APIView):
+    @extend_schema(
+        operation_id="runs_progress", tags=["runs"], summary="A stream's micro-batches: throughput and lag",
+        parameters=[_RUN_ID, ProgressQuerySerializer],
+        responses={200: ProgressSerializer(many=True), **error_responses(400, 401, 404)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        run = get_for_action(_runs(), user=request.user, action="view", pk=pk)
+        query = ProgressQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(selectors.run_progress(run=run, **query.validated_data))
+
+
+class RunAlertsView(APIView):
+    @extend_schema(
+        operation_id="runs_alerts", tags=["runs"], summary="A page of a run's alerts, with their webhook deliveries",
+        parameters=[_RUN_ID, AlertsQuerySerializer],
+        responses={200: AlertPageSerializer, **error_responses(400, 401, 404)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        run = get_for_action(_runs(), user=request.user, action="view", pk=pk)
+        query = AlertsQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        alerts = [alert_data(alert) for alert in selectors.run_alerts(run=run, **query.validated_data)]
+        return Response({"alerts": alerts, "next": alerts[-1]["seq"] if alerts else query.validated_data["after"]})
+
+
+# --- streaming deployments ------------------------------------------------------------------------
+
+
+class DeploymentCreateSerializer(serializers.Serializer):
+    version = serializers.IntegerField(required=False, min_value=1, help_text="A version number; the latest when "
+                                                                              "omitted.")
+    engine = serializers.ChoiceField(choices=Engine.values, default=Engine.SPARK)
+    parameters = serializers.DictField(required=False, default=dict, help_text="Values for the pipeline's parameters.")
+
+
+class DeploymentUpgradeSerializer(serializers.Serializer):
+    version = serializers.IntegerField(required=False, min_value=1, help_text="The version to run; the latest when "
+                                                                              "omitted.")
+    reset_state = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Start the new version with fresh state (a new state generation) when the old state cannot "
+                  "serve it. Without it such an upgrade is refused (409) and nothing changes.",
+    )
+
+
+class DeploymentSerializer(serializers.Serializer):
+    """A streaming pipeline kept running; each start is a run of it."""
+
+    id = serializers.IntegerField()
+    pipeline = serializers.IntegerField(help_text="The pipeline's id.")
+    pipeline_name = serializers.CharField()
+    workspace = serializers.SlugField()
+    version = serializers.IntegerField(help_text="The version it runs (or runs next, during an upgrade).")
+    engine = serializers.ChoiceField(choices=Engine.values)
+    parameters = serializers.DictField()
+    status = serializers.ChoiceField(choices=DeploymentStatus.ALL, help_text=(
+        "starting, running, stopping, stopped (as asked, or its stream ended by itself) or failed (its run ended "
+        "while it should run; see `run.error`)."))
+    desired = serializers.ChoiceField(choices=DesiredState.choices, help_text="What was last asked of it.")
+    restart_pending = serializers.BooleanField(help_text="A new run starts once the current one has stopped "
+                                                         "(an upgrade).")
+    state_generation = serializers.IntegerField(help_text="Goes up each time its state is reset.")
+    state_dir = serializers.CharField(help_text="Where its checkpoints and savepoints are kept.")
+    last_savepoint = serializers.CharField(allow_blank=True, help_text="The savepoint its last stop took (Flink on "
+                                                                       "a session cluster).")
+    run = RunSerializer(allow_null=True, help_text="Its newest run.")
+    heartbeat_at = serializers.DateTimeField(allow_null=True, help_text="Its worker's last sign of life.")
+    progress = ProgressSerializer(allow_null=True, help_text="Its newest micro-batch.")
+    created_by = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class DeploymentUpgradeResultSerializer(serializers.Serializer):
+    deployment = DeploymentSerializer()
+    notes = serializers.ListField(child=serializers.CharField(), help_text="What changes all the same.")
+
+
+class DeploymentConflictSerializer(serializers.Serializer):
+    """409: the deployment is in a state that does not allow this, or its state cannot serve the
+    version asked for."""
+
+    detail = serializers.CharField()
+    active_run = serializers.IntegerField(required=False, help_text="The run that is active.")
+    problems = serializers.ListField(child=serializers.CharField(), required=False, help_text=(
+        "Why the deployment's state cannot serve the new version."))
+
+
+_DEPLOYMENT_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The deployment's id.")
+_DEPLOYMENT_REFUSED = PolymorphicProxySerializer(
+    component_name="DeploymentRefused",
+    serializers=[InvalidDocumentSerializer, FieldErrorsSerializer],
+    resource_type_field_name=None,
+)
+_DEPLOYMENT_CONFLICT = OpenApiResponse(DeploymentConflictSerializer, description=(
+    "Refused in the deployment's present state (already running, not running, pipeline refuses concurrent runs), "
+    "or its state cannot serve the version."))
+
+
+def deployment_data(deployment: Deployment) -> dict[str, Any]:
+    run = selectors.deployment_latest_run(deployment=deployment)
+    progress = selectors.run_progress(run=run, limit=1) if run is not None else []
+    return {
+        "id": deployment.id,
+        "pipeline": deployment.pipeline_id,
+        "pipeline_name": deployment.pipeline.name,
+        "workspace": deployment.pipeline.workspace.slug,
+        "version": deployment.version.number,
+        "engine": deployment.engine,
+        "parameters": deployment.parameters,
+        "status": selectors.deployment_status(deployment=deployment, run=run),
+        "desired": deployment.desired,
+        "restart_pending": deployment.restart_pending,
+        "state_generation": deployment.state_generation,
+        "state_dir": str(deployment.state_dir),
+        "last_savepoint": deployment.last_savepoint,
+        "run": run_data(run) if run is not None else None,
+        "heartbeat_at": run.heartbeat_at if run is not None else None,
+        "progress": progress[-1] if progress else None,
+        "created_by": deployment.created_by.get_username() if deployment.created_by else None,
+        "created_at": deployment.created_at,
+        "updated_at": deployment.updated_at,
+    }
+
+
+def _deployments() -> Any:
+    return Deployment.objects.select_related("pipeline__workspace", "version", "created_by")
+
+
+def _deployment(request: Request, pk: int, action: str) -> Deployment:
+    return get_for_action(_deployments(), user=request.user, action=action, pk=pk)
+
+
+def _version(pipeline: Pipeline, number: int | None) -> PipelineVersion:
+    version = version_get(pipeline=pipeline, number=number)
+    if version is None:
+        if pipeline.latest_version is None:
+            raise ValidationError({"detail": "Save the pipeline before deploying it: it has no version yet."})
+        raise NotFound(f"Pipeline {pipeline.pk} has no version {number}.")
+    return version
+
+
+class PipelineDeploymentsView(APIView):
+    @extend_schema(
+        operation_id="deployments_of_pipeline", tags=["deployments"], summary="A pipeline's deployments",
+        parameters=[_PIPELINE_ID], responses={200: DeploymentSerializer(many=True), **error_responses(401, 404)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        pipeline = _pipeline(request, pk, "view")
+        return Response([deployment_data(d) for d in selectors.deployment_list(user=request.user,
+                                                                                pipeline_id=pipeline.pk)])
+
+    @extend_schema(
+        operation_id="deployments_create", tags=["deployments"], summary="Deploy a streaming pipeline version",
+        description=(
+            "Starts a long-lived run of the version that keeps its state (checkpoints) in a folder of the deployment; "
+            "stop, start and upgrade it through the deployment."
+        ),
+        parameters=[_PIPELINE_ID], request=DeploymentCreateSerializer,
+        responses={
+            201: DeploymentSerializer,
+            400: OpenApiResponse(_DEPLOYMENT_REFUSED, description=(
+                "A batch pipeline, an invalid version for the engine, unknown parameters, or invalid fields.")),
+            **error_responses(401, 403, 404),
+            409: _DEPLOYMENT_CONFLICT,
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        pipeline = _pipeline(request, pk, "run")
+        serializer = DeploymentCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        deployment = services.deployment_create(
+            pipeline=pipeline, version=_version(pipeline, data.get("version")), engine=data["engine"],
+            parameters=data["parameters"], user=request.user,
+        )
+        return Response(deployment_data(_deployments().get(pk=deployment.pk)), status=status.HTTP_201_CREATED)
+
+
+class DeploymentListView(APIView):
+    @extend_schema(
+        operation_id="deployments_list", tags=["deployments"], summary="Deployments, newest first (at most 100)",
+        parameters=[OpenApiParameter(
+            "pipeline", OpenApiTypes.INT, OpenApiParameter.QUERY, description="Only this pipeline's deployments.",
+        )],
+        responses={200: DeploymentSerializer(many=True), **error_responses(400, 401)},
+    )
+    def get(self, request: Request) -> Response:
+        pipeline = request.query_params.get("pipeline")
+        if pipeline is not None and not pipeline.isdigit():
+            raise ValidationError({"pipeline": ["Give a pipeline id (a number)."]})
+        deployments = selectors.deployment_list(user=request.user, pipeline_id=int(pipeline) if pipeline else None)
+        return Response([deployment_data(d) for d in deployments[:100]])
+
+
+class DeploymentDetailView(APIView):
+    @extend_schema(
+        operation_id="deployments_retrieve", tags=["deployments"], summary="A deployment, its newest run and "
+                                                                           "micro-batch",
+        parameters=[_DEPLOYMENT_ID], responses={200: DeploymentSerializer, **error_responses(401, 404)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(deployment_data(_deployment(request, pk, "view")))
+
+    @extend_schema(
+        operation_id="deployments_destroy", tags=["deployments"],
+        summary="Delete a stopped deployment and its state (its runs stay)",
+        parameters=[_DEPLOYMENT_ID],
+        responses={204: OpenApiResponse(description="Deleted."), **error_responses(401, 403, 404),
+                   409: _DEPLOYMENT_CONFLICT},
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        services.deployment_delete(deployment=_deployment(request, pk, "run"))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DeploymentStopView(APIView):
+    @extend_schema(
+        operation_id="deployments_stop", tags=["deployments"], summary="Stop a deployment, keeping its state",
+        description=(
+            "Spark finishes its current micro-batch; Flink on a session cluster stops with a savepoint; Flink on a "
+            "local mini-cluster keeps its last checkpoint. The next start resumes from there."
+        ),
+        parameters=[_DEPLOYMENT_ID], request=None,
+        responses={202: DeploymentSerializer, **error_responses(401, 403, 404), 409: _DEPLOYMENT_CONFLICT},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        deployment = services.deployment_stop(deployment=_deployment(request, pk, "run"), user=request.user)
+        return Response(deployment_data(_deployments().get(pk=deployment.pk)), status=status.HTTP_202_ACCEPTED)
+
+
+class DeploymentStartView(APIView):
+    @extend_schema(
+        operation_id="deployments_start", tags=["deployments"],
+        summary="Start a stopped or failed deployment again, from its last checkpoint",
+        parameters=[_DEPLOYMENT_ID], request=None,
+        responses={202: DeploymentSerializer, **error_responses(401, 403, 404), 409: _DEPLOYMENT_CONFLICT},
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        deployment = services.deployment_start(deployment=_deployment(request, pk, "run"), user=request.user)
+        return Response(deployment_data(_deployments().get(pk=deployment.pk)), status=status.HTTP_202_ACCEPTED)
+
+
+class DeploymentUpgradeView(APIView):
+    @extend_schema(
+        operation_id="deployments_upgrade", tags=["deployments"], summary="Run another version of the pipeline",
+        description=(
+            "The running version stops with a checkpoint and the new one starts from it, when the state can serve it: "
+            "every source and every stateful node (aggregations, windows, joins, deduplication, SQL) with what feeds "
+            "it unchanged. Otherwise 409 lists the problems; `reset_state` starts the new version with fresh state."
+        ),
+        parameters=[_DEPLOYMENT_ID], request=DeploymentUpgradeSerializer,
+        responses={
+            202: DeploymentUpgradeResultSerializer,
+            400: OpenApiResponse(_DEPLOYMENT_REFUSED, description="A batch or invalid version, or invalid fields."),
+            **error_responses(401, 403, 404),
+            409: _DEPLOYMENT_CONFLICT,
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        deployment = _deployment(request, pk, "run")
+        serializer = DeploymentUpgradeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        deployment, notes = services.deployment_upgrade(
+            deployment=deployment, version=_version(deployment.pipeline, data.get("version")), user=request.user,
+            reset_state=data["reset_state"],
+        )
+        return Response({"deployment": deployment_data(_deployments().get(pk=deployment.pk)), "notes": notes},
+                        status=status.HTTP_202_ACCEPTED)
+
+
+class DeploymentProgressView(APIView):
+    @extend_schema(
+        operation_id="deployments_progress", tags=["deployments"],
+        summary="The micro-batches of a deployment's runs: its throughput and lag over time",
+        parameters=[_DEPLOYMENT_ID, ProgressQuerySerializer],
+        responses={200: ProgressSerializer(many=True), **error_responses(400, 401, 404)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        deployment = _deployment(request, pk, "view")
+        query = ProgressQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(selectors.deployment_progress(deployment=deployment, **query.validated_data))
+
+
+# --- alert webhooks -------------------------------------------------------------------------------
+
+
+class WebhookCreateSerializer(serializers.Serializer):
+    workspace = serializers.SlugField(help_text="The workspace whose runs' alerts it sends.")
+    pipeline = serializers.IntegerField(required=False, allow_null=True, default=None,
+                                        help_text="Only this pipeline's alerts; all of the workspace's when null.")
+    connection = serializers.CharField(max_length=63, help_text=(
+        "The name of a webhook connection of the workspace (its URL and bearer token)."))
+    enabled = serializers.BooleanField(required=False, default=True)
+
+
+class WebhookUpdateSerializer(serializers.Serializer):
+    connection = serializers.CharField(max_length=63, required=False)
+    enabled = serializers.BooleanField(required=False)
+
+
+class WebhookSerializer(serializers.Serializer):
+    """Alerts (format `studio.alert/v1`) POSTed to a webhook connection, retried with backoff."""
+
+    id = serializers.IntegerField()
+    workspace = serializers.SlugField()
+    pipeline = serializers.IntegerField(allow_null=True)
+    connection = serializers.CharField(help_text="The webhook connection's name.")
+    url = serializers.CharField(help_text="The connection's URL, where the alerts go.")
+    enabled = serializers.BooleanField()
+    created_by = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+_WEBHOOK_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The webhook's id.")
+
+
+def webhook_data(webhook: Webhook) -> dict[str, Any]:
+    return {
+        "id": webhook.id, "workspace": webhook.workspace.slug, "pipeline": webhook.pipeline_id,
+        "connection": webhook.connection.name, "url": str(webhook.connection.settings.get("url", "")),
+        "enabled": webhook.enabled, "created_by": webhook.created_by.get_username() if webhook.created_by else None,
+        "created_at": webhook.created_at, "updated_at": webhook.updated_at,
+    }
+
+
+def _webhook_connection(workspace: Workspace, name: str) -> Connection:
+    connection = Connection.objects.filter(workspace=workspace, name=name).first()
+    if connection is None:
+        raise ValidationError({"connection": [
+            f"Workspace '{workspace.slug}' has no connection named '{name}'; an admin can add a webhook connection "
+            "under Connections."]})
+    return connection
+
+
+class WebhookListView(APIView):
+    @extend_schema(
+        operation_id="webhooks_list", tags=["webhooks"], summary="Alert webhooks of the user's workspaces",
+        responses={200: WebhookSerializer(many=True), **error_responses(401)},
+    )
+    def get(self, request: Request) -> Response:
+        return Response([webhook_data(w) for w in selectors.webhooks_visible(user=request.user)])
+
+    @extend_schema(
+        operation_id="webhooks_create", tags=["webhooks"],
+        summary="Send a workspace's (or a pipeline's) alerts to a webhook connection",
+        description="Needs the role that may run the workspace's pipelines.",
+        request=WebhookCreateSerializer,
+        responses={201: WebhookSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = WebhookCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        workspace = get_for_action(Workspace.objects.all(), user=request.user, action="run", slug=data["workspace"])
+        pipeline = None
+        if data["pipeline"] is not None:
+            pipeline = get_for_action(Pipeline.objects.select_related("workspace"), user=request.user, action="run",
+                                      pk=data["pipeline"])
+        webhook = services.webhook_create(workspace=workspace, pipeline=pipeline,
+                                          connection=_webhook_connection(workspace, data["connection"]),
+                                          enabled=data["enabled"], user=request.user)
+        return Response(webhook_data(webhook), status=status.HTTP_201_CREATED)
+
+
+class WebhookDetailView(APIView):
+    def _webhook(self, request: Request, pk: int, action: str) -> Webhook:
+        return get_for_action(selectors.webhooks_visible(user=request.user), user=request.user, action=action, pk=pk)
+
+    @extend_schema(
+        operation_id="webhooks_retrieve", tags=["webhooks"], summary="An alert webhook",
+        parameters=[_WEBHOOK_ID], responses={200: WebhookSerializer, **error_responses(401, 404)},
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        return Response(webhook_data(self._webhook(request, pk, "view")))
+
+    @extend_schema(
+        operation_id="webhooks_partial_update", tags=["webhooks"], summary="Pause a webhook or change its connection",
+        parameters=[_WEBHOOK_ID], request=WebhookUpdateSerializer,
+        responses={200: WebhookSerializer, **error_responses(400, 401, 403, 404)},
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        webhook = self._webhook(request, pk, "run")
+        serializer = WebhookUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        connection = _webhook_connection(webhook.workspace, data["connection"]) if "connection" in data else None
+        return Response(webhook_data(services.webhook_update(webhook=webhook, connection=connection,
+                                                             enabled=data.get("enabled"))))
+
+    @extend_schema(
+        operation_id="webhooks_destroy", tags=["webhooks"], summary="Delete a webhook (its delivery records stay)",
+        parameters=[_WEBHOOK_ID],
+        responses={204: OpenApiResponse(description="Deleted."), **error_responses(401, 403, 404)},
+    )
+    def delete(self, request: Request, pk: int) -> Response:
+        services.webhook_delete(webhook=self._webhook(request, pk, "run"))
         return Response(status=status.HTTP_204_NO_CONTENT)

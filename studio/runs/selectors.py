@@ -1,20 +1,22 @@
-"""Reads for runs, their logs, events and node metrics, and schedules; restricted to what the user
-may see where a user is involved."""
+"""Reads for runs, their logs, events, node metrics, progress and alerts; schedules, deployments and
+webhooks; restricted to what the user may see where a user is involved."""
 from __future__ import annotations
 
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from studio.pipelines.models import Pipeline
 from studio.runs.models import (
-    OWNED, Run, RunEvent, RunLogLine, RunNodeMetric, RunQualityResult, RunStatus, Schedule,
+    OWNED, Alert, AlertDelivery, Deployment, DesiredState, Run, RunEvent, RunLogLine, RunNodeMetric,
+    RunQualityResult, RunStatus, Schedule, Webhook,
 )
 
 __all__ = [
-    "NodeStatus", "last_runs", "run_events", "run_list", "run_log", "run_metric_rows", "run_nodes", "run_status",
-    "runs_owned", "schedule_list", "schedules_visible",
+    "DeploymentStatus", "NodeStatus", "deployment_latest_run", "deployment_list", "deployment_progress",
+    "deployment_status", "last_runs", "run_alerts", "run_events", "run_list", "run_log", "run_metric_rows",
+    "run_nodes", "run_progress", "run_status", "runs_owned", "schedule_list", "schedules_visible", "webhooks_visible",
 ]
 
 
@@ -116,15 +118,25 @@ def run_nodes(*, run: Run) -> list[dict[str, Any]]:
     durations: dict[str, int] = {}
     batches: dict[str, set[int]] = defaultdict(set)
     updated: dict[str, Any] = {}
-    for metric in run.node_metrics.all():
+    lag: dict[str, tuple[int, int]] = {}  # node -> (batch, lag) of its newest report
+    # A stream's job reports each micro-batch and, when it ends, its own totals (batch null): the
+    # totals then stand for the port, rather than being added to the batches.
+    totals: dict[tuple[str, str], int] = {}
+    for metric in run.node_metrics.order_by("node", "port", "batch"):
         port = ports[metric.node].setdefault(metric.port, {"port": metric.port, "rows": 0, "batches": 0})
-        port["rows"] += metric.rows
-        if metric.batch is not None:
+        if metric.batch is None:
+            totals[(metric.node, metric.port)] = metric.rows
+        else:
+            port["rows"] += metric.rows
             port["batches"] += 1
             batches[metric.node].add(metric.batch)
+        if metric.lag is not None and metric.batch is not None and metric.batch >= lag.get(metric.node, (-1, 0))[0]:
+            lag[metric.node] = (metric.batch, metric.lag)
         if metric.duration_ms is not None:
             durations[metric.node] = durations.get(metric.node, 0) + metric.duration_ms
         updated[metric.node] = max(filter(None, [updated.get(metric.node), metric.updated]))
+    for (node, port_name), rows in totals.items():
+        ports[node][port_name]["rows"] = rows
     quality: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for result in run.quality_results.all():
         rule = quality[result.node].setdefault(result.rule, {"rule": result.rule, "passed": 0, "failed": 0})
@@ -160,6 +172,7 @@ def run_nodes(*, run: Run) -> list[dict[str, Any]]:
             "duration_ms": durations.get(node),
             "batches": len(batches[node]),
             "last_batch": max(batches[node]) if batches[node] else None,
+            "lag": lag[node][1] if node in lag else None,
             "ports": sorted(own.values(), key=lambda p: p["port"]),
             "quality": sorted(quality.get(node, {}).values(), key=lambda q: q["rule"]),
             "updated": updated.get(node),
@@ -173,3 +186,101 @@ def schedules_visible(*, user: Any) -> QuerySet[Schedule]:
 
 def schedule_list(*, pipeline: Pipeline) -> QuerySet[Schedule]:
     return pipeline.schedules.select_related("pipeline__workspace", "created_by", "last_run").order_by("id")
+
+
+def _source_nodes(run: Run) -> set[str]:
+    nodes, _ = _document_nodes(run.version.document)
+    return {n["id"] for n in nodes if str(n.get("type", "")).startswith("source.")}
+
+
+def run_progress(*, run: Run, limit: int = 500) -> list[dict[str, Any]]:
+    """A stream's micro-batches, oldest first (the newest `limit`): rows its sources produced, how
+    long the batch took, the rate it processed them at, and the sources' lag where they report it.
+    The series behind a deployment's throughput and lag charts."""
+    sources = _source_nodes(run)
+    by_batch: dict[int, dict[str, Any]] = {}
+    rows = (run.node_metrics.filter(batch__isnull=False, node__in=sources, port="out")
+            .order_by("-batch")[: limit * max(1, len(sources))])
+    for metric in rows:
+        entry = by_batch.setdefault(metric.batch, {"run": run.id, "batch": metric.batch, "at": metric.updated,
+                                                    "rows": 0, "duration_ms": None, "lag": None})
+        entry["rows"] += metric.rows
+        entry["at"] = max(entry["at"], metric.updated)
+        if metric.duration_ms is not None:
+            entry["duration_ms"] = max(entry["duration_ms"] or 0, metric.duration_ms)
+        if metric.lag is not None:
+            entry["lag"] = (entry["lag"] or 0) + metric.lag
+    series = sorted(by_batch.values(), key=lambda entry: entry["batch"])[-limit:]
+    for entry in series:
+        duration = entry["duration_ms"]
+        entry["rows_per_second"] = round(entry["rows"] * 1000 / duration, 3) if duration else None
+    return series
+
+
+# --- deployments ----------------------------------------------------------------------------------
+
+
+class DeploymentStatus:
+    """What a deployment is doing, from what was asked of it and its newest run."""
+
+    STARTING = "starting"
+    RUNNING = "running"
+    STOPPING = "stopping"
+    STOPPED = "stopped"
+    FAILED = "failed"
+    ALL = (STARTING, RUNNING, STOPPING, STOPPED, FAILED)
+
+
+def deployment_list(*, user: Any, pipeline_id: int | None = None) -> QuerySet[Deployment]:
+    deployments = Deployment.objects.restrict(user, "view").select_related(
+        "pipeline__workspace", "version", "created_by")
+    if pipeline_id is not None:
+        deployments = deployments.filter(pipeline_id=pipeline_id)
+    return deployments
+
+
+def deployment_latest_run(*, deployment: Deployment) -> Run | None:
+    return (Run.objects.filter(deployment=deployment).select_related("pipeline__workspace", "version", "created_by")
+            .order_by("-id").first())
+
+
+def deployment_status(*, deployment: Deployment, run: Run | None) -> str:
+    """starting (queued or starting, or about to start again after an upgrade), running, stopping,
+    stopped (as asked, or the stream ended by itself), or failed (its run ended while it should run)."""
+    if run is None:
+        return DeploymentStatus.STOPPED
+    if run.status in (RunStatus.QUEUED, RunStatus.STARTING):
+        return DeploymentStatus.STARTING
+    if run.status == RunStatus.RUNNING:
+        return DeploymentStatus.RUNNING
+    if run.status == RunStatus.CANCELLING:
+        return DeploymentStatus.STOPPING
+    if deployment.restart_pending:
+        return DeploymentStatus.STARTING
+    if deployment.desired == DesiredState.STOPPED or run.status == RunStatus.SUCCEEDED:
+        return DeploymentStatus.STOPPED
+    return DeploymentStatus.FAILED
+
+
+def deployment_progress(*, deployment: Deployment, limit: int = 500) -> list[dict[str, Any]]:
+    """The micro-batches of the deployment's runs, oldest first (the newest `limit`), each with its run."""
+    series: list[dict[str, Any]] = []
+    runs = Run.objects.filter(deployment=deployment).select_related("version").order_by("-id")
+    for run in runs:
+        series = run_progress(run=run, limit=limit - len(series)) + series
+        if len(series) >= limit:
+            break
+    return series
+
+
+# --- alerts and webhooks --------------------------------------------------------------------------
+
+
+def run_alerts(*, run: Run, after: int = 0, limit: int = 500) -> QuerySet[Alert]:
+    """A run's alerts after sequence number `after`, with their deliveries."""
+    deliveries = Prefetch("deliveries", queryset=AlertDelivery.objects.order_by("id"))
+    return run.alerts.filter(seq__gt=after).order_by("seq").prefetch_related(deliveries)[:limit]
+
+
+def webhooks_visible(*, user: Any) -> QuerySet[Webhook]:
+    return Webhook.objects.restrict(user, "view").select_related("workspace", "pipeline", "connection", "created_by")

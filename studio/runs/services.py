@@ -1,4 +1,5 @@
-"""Writes for runs and schedules. The database is the source of truth.
+"""Writes for runs, schedules, streaming deployments, alerts and webhooks. The database is the
+source of truth.
 
 Every status change goes through `run_transition`: it checks the transition table, wins or loses
 with a conditional UPDATE (so of two actors racing, a worker finishing and the reaper declaring the
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -21,22 +23,29 @@ from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
 import compiler
-from runners.output import LogLine, NodeMetric, Output, QualityResult, level_of
+from runners.output import Alert as AlertOutput
+from runners.output import LogLine, NodeMetric, Output, QualityResult, SourceLag, level_of
+from runners.state import compatibility, fresh_state_problems
+from studio.access.models import Workspace
+from studio.connections.models import Connection
 from studio.core.api import Conflict, InvalidDocument
 from studio.pipelines.models import MAX_BACKOFF_SECONDS, Pipeline, PipelineVersion
 from studio.runs import events
 from studio.runs.cron import CronError, parse_cron
 from studio.runs.models import (
-    ACTIVE, FINISHED, OWNED, Run, RunEvent, RunLogLine, RunNodeMetric, RunQualityResult, RunStatus, RunTrigger,
-    Schedule,
+    ACTIVE, FINISHED, OWNED, Alert, AlertDelivery, DeliveryStatus, Deployment, DesiredState, Run, RunEvent,
+    RunLogLine, RunNodeMetric, RunQualityResult, RunStatus, RunTrigger, Schedule, Webhook,
 )
 
 __all__ = [
-    "TRANSITIONS", "UNSET", "run_append_log", "run_cancel", "run_claim", "run_create", "run_end_and_retry",
-    "run_heartbeat", "run_job_started", "run_lose", "run_policy_update", "run_record_metrics", "run_record_output",
-    "run_retry_if_allowed",
-    "run_set_code", "run_transition", "runs_redispatch", "schedule_create", "schedule_delete", "schedule_update",
-    "schedules_fire_due", "transition_allowed",
+    "TRANSITIONS", "UNSET", "deliveries_redispatch", "delivery_claim", "delivery_record_attempt",
+    "deployment_create", "deployment_delete", "deployment_record_savepoint", "deployment_run_finished",
+    "deployment_start", "deployment_stop", "deployment_upgrade", "run_append_log", "run_cancel", "run_claim",
+    "run_create", "run_end_and_retry", "run_heartbeat", "run_job_started", "run_lose", "run_policy_update",
+    "run_record_alerts", "run_record_metrics", "run_record_output", "run_retry_if_allowed", "run_set_code",
+    "run_set_engine_job",
+    "run_transition", "runs_redispatch", "schedule_create", "schedule_delete", "schedule_update",
+    "schedules_fire_due", "transition_allowed", "webhook_create", "webhook_delete", "webhook_update",
 ]
 
 logger = logging.getLogger(__name__)
@@ -113,6 +122,8 @@ def run_transition(
             return False
         event = RunEvent.objects.create(run_id=run_id, from_status=current, to_status=to_status, at=now, reason=reason)
         transaction.on_commit(lambda: events.publish_status(_load(run_id), event=event))
+        if to_status in FINISHED:
+            transaction.on_commit(lambda: deployment_run_finished(run_id=run_id))
     return True
 
 
@@ -137,6 +148,8 @@ def _creation_reason(*, user: Any, trigger: str, schedule: Schedule | None, retr
                 f"starting in {delay:g} s.")
     if trigger == RunTrigger.SCHEDULE and schedule is not None:
         return f"Started by schedule {schedule.id} ({schedule.cron} UTC)."
+    if trigger == RunTrigger.DEPLOYMENT:
+        return "Started by its deployment."
     return f"Started by {user.get_username()}." if user is not None else "Started."
 
 
@@ -152,6 +165,8 @@ def run_create(
     schedule: Schedule | None = None,
     retry_of: Run | None = None,
     delay_seconds: float = 0,
+    deployment: Deployment | None = None,
+    reason: str = "",
 ) -> Run:
     """Queue a run after checking, now, that the version compiles for the engine and that the
     pipeline accepts another run (409 naming the active run when it refuses concurrent runs)."""
@@ -175,13 +190,13 @@ def run_create(
     attempt = retry_of.attempt + 1 if retry_of is not None else 1
     run = Run(
         pipeline=locked, version=version, engine=engine, parameters=parameters, created_by=user, trigger=trigger,
-        schedule=schedule, attempt=attempt, retry_of=retry_of,
+        schedule=schedule, attempt=attempt, retry_of=retry_of, deployment=deployment,
         not_before=now + timedelta(seconds=delay_seconds) if delay_seconds > 0 else None,
     )
     run.full_clean()
     run.save()
-    reason = _creation_reason(user=user, trigger=trigger, schedule=schedule, retry_of=retry_of, attempt=attempt,
-                              max_attempts=locked.max_attempts, delay=delay_seconds)
+    reason = reason or _creation_reason(user=user, trigger=trigger, schedule=schedule, retry_of=retry_of,
+                                        attempt=attempt, max_attempts=locked.max_attempts, delay=delay_seconds)
     RunEvent.objects.create(run=run, from_status=None, to_status=S.QUEUED, at=now, reason=reason)
     transaction.on_commit(lambda: _enqueue(run.id, countdown=delay_seconds))
     return run
@@ -218,6 +233,12 @@ def run_set_code(*, run_id: int, code: str) -> None:
     Run.objects.filter(pk=run_id).update(code=code)
 
 
+def run_set_engine_job(*, run_id: int, job_id: str) -> None:
+    """Record the engine's id of the run's job (a Flink job on a session cluster)."""
+    if Run.objects.filter(pk=run_id).exclude(engine_job_id=job_id).update(engine_job_id=job_id):
+        run_append_log(run_id=run_id, lines=[f"The job runs on the cluster as Flink job {job_id}."])
+
+
 def _append(run_id: int, entries: Sequence[tuple[str, str]]) -> list[RunLogLine]:
     if not entries:
         return []
@@ -245,22 +266,31 @@ def run_append_log(*, run_id: int, lines: Iterable[str], level: str | None = Non
 
 
 def run_record_output(*, run_id: int, output: Sequence[Output]) -> None:
-    """Store what a job printed: log lines with their levels, and metrics (never as log lines)."""
+    """Store what a job printed: log lines with their levels, metrics (never as log lines), and
+    alerts (stored, logged as warnings, pushed live and sent to the webhooks)."""
     _append(run_id, [(item.level, item.text) for item in output if isinstance(item, LogLine)])
-    metrics = [item for item in output if not isinstance(item, LogLine)]
+    alerts = [item for item in output if isinstance(item, AlertOutput)]
+    if alerts:
+        run_record_alerts(run_id=run_id, alerts=alerts)
+    metrics = [item for item in output if isinstance(item, (NodeMetric, QualityResult, SourceLag))]
     if metrics:
         run_record_metrics(run_id=run_id, metrics=metrics)
 
 
-def run_record_metrics(*, run_id: int, metrics: Sequence[NodeMetric | QualityResult]) -> None:
-    """Upsert node metrics and quality results (a later report of the same key replaces the
-    earlier one) and push the run's node summaries as `run.metrics`."""
+def run_record_metrics(*, run_id: int, metrics: Sequence[NodeMetric | QualityResult | SourceLag]) -> None:
+    """Upsert node metrics, quality results and sources' lag (a later report of the same key
+    replaces the earlier one) and push the run's node summaries as `run.metrics`."""
     with transaction.atomic():
         for metric in metrics:
             if isinstance(metric, NodeMetric):
                 RunNodeMetric.objects.update_or_create(
                     run_id=run_id, node=metric.node, port=metric.port, batch=metric.batch,
                     defaults={"rows": metric.rows, "duration_ms": metric.duration_ms},
+                )
+            elif isinstance(metric, SourceLag):
+                # On the source's output row of that micro-batch; its rows come in their own line.
+                RunNodeMetric.objects.update_or_create(
+                    run_id=run_id, node=metric.node, port="out", batch=metric.batch, defaults={"lag": metric.lag},
                 )
             else:
                 RunQualityResult.objects.update_or_create(
@@ -270,23 +300,39 @@ def run_record_metrics(*, run_id: int, metrics: Sequence[NodeMetric | QualityRes
         transaction.on_commit(lambda: events.publish_metrics(_load(run_id)))
 
 
+def _by(user: Any) -> str:
+    return f" by {user.get_username()}" if user is not None and getattr(user, "is_authenticated", False) else ""
+
+
+def _request_stop(run_id: int, *, queued_reason: str, running_reason: str) -> bool:
+    """Cancel a queued run at once; move a starting or running one to `cancelling` (its worker
+    stops the job and settles it). False when the run had already finished."""
+    for _ in range(3):  # the run may move under us (claimed, finished); look again
+        current = Run.objects.values_list("status", flat=True).get(pk=run_id)
+        if current in FINISHED:
+            return False
+        if current == S.CANCELLING:
+            return True
+        if current == S.QUEUED:
+            if run_transition(run_id=run_id, to_status=S.CANCELLED, from_statuses=[S.QUEUED], reason=queued_reason):
+                return True
+        elif run_transition(run_id=run_id, to_status=S.CANCELLING, from_statuses=[S.STARTING, S.RUNNING],
+                            reason=running_reason):
+            return True
+    return Run.objects.filter(pk=run_id, status__in=ACTIVE).exists()
+
+
 def run_cancel(*, run: Run, user: Any = None) -> Run:
     """Cancel a queued run at once; ask the worker to stop a starting or running one (`cancelling`:
-    the worker stops the job within a second or so and settles it `cancelled`)."""
-    who = f" by {user.get_username()}" if user is not None and getattr(user, "is_authenticated", False) else ""
-    for _ in range(3):  # the run may move under us (claimed, finished); look again
+    the worker stops the job within a second or so and settles it `cancelled`). Cancelling a
+    deployment's run stops the deployment (its state is kept)."""
+    if run.deployment_id is not None:
+        Deployment.objects.filter(pk=run.deployment_id).update(desired=DesiredState.STOPPED, restart_pending=False)
+    who = _by(user)
+    if not _request_stop(run.pk, queued_reason=f"Cancelled{who} before it started.",
+                         running_reason=f"Cancel requested{who}."):
         current = Run.objects.values_list("status", flat=True).get(pk=run.pk)
-        if current in FINISHED:
-            raise Conflict(f"Run {run.pk} has already {current}; there is nothing to cancel.")
-        if current == S.CANCELLING:
-            break
-        if current == S.QUEUED:
-            if run_transition(run_id=run.pk, to_status=S.CANCELLED, from_statuses=[S.QUEUED],
-                              reason=f"Cancelled{who} before it started."):
-                break
-        elif run_transition(run_id=run.pk, to_status=S.CANCELLING, from_statuses=[S.STARTING, S.RUNNING],
-                            reason=f"Cancel requested{who}."):
-            break
+        raise Conflict(f"Run {run.pk} has already {current}; there is nothing to cancel.")
     return _load(run.pk)
 
 
@@ -314,7 +360,8 @@ def run_end_and_retry(*, run_id: int, to_status: str, reason: str, from_statuses
 def run_retry_if_allowed(*, run_id: int) -> Run | None:
     """Start the next attempt of a run that ended through no fault of its job, when the pipeline's
     `max_attempts` allows, after `retry_backoff_seconds` doubled at each attempt."""
-    run = Run.objects.select_related("pipeline", "version", "created_by", "schedule").get(pk=run_id)
+    run = Run.objects.select_related("pipeline", "version", "created_by", "schedule", "deployment__version").get(
+        pk=run_id)
     pipeline = run.pipeline
     if run.attempt >= pipeline.max_attempts:
         if pipeline.max_attempts > 1:
@@ -322,10 +369,16 @@ def run_retry_if_allowed(*, run_id: int) -> Run | None:
                            lines=[f"Not retried: this was attempt {run.attempt} of {pipeline.max_attempts}."])
         return None
     delay = min(pipeline.retry_backoff_seconds * 2 ** (run.attempt - 1), RETRY_DELAY_CAP_SECONDS)
+    deployment = run.deployment
+    if deployment is not None and deployment.desired != DesiredState.RUNNING:
+        run_append_log(run_id=run_id, lines=["Not retried: its deployment was stopped."], level="warning")
+        return None
     try:
         retry = run_create(
-            pipeline=pipeline, version=run.version, engine=run.engine, parameters=run.parameters,
-            user=run.created_by, trigger=RunTrigger.RETRY, schedule=run.schedule, retry_of=run, delay_seconds=delay,
+            # A deployment's retry runs the version the deployment has now (an upgrade may be pending).
+            pipeline=pipeline, version=deployment.version if deployment else run.version, engine=run.engine,
+            parameters=run.parameters, user=run.created_by, trigger=RunTrigger.RETRY, schedule=run.schedule,
+            retry_of=run, delay_seconds=delay, deployment=deployment,
         )
     except (Conflict, InvalidDocument, DjangoValidationError, ValidationError) as error:
         detail = getattr(error, "body", None) or getattr(error, "messages", None) or str(error)
@@ -489,3 +542,315 @@ def schedules_fire_due(*, now: datetime | None = None) -> list[int]:
         if run is not None:
             started.append(run.id)
     return started
+
+
+# --- streaming deployments ------------------------------------------------------------------------
+
+
+def _lock_deployment(deployment: Deployment) -> Deployment:
+    # `of`: PostgreSQL cannot lock the nullable side of an outer join (created_by).
+    return (Deployment.objects.select_for_update(of=("self",))
+            .select_related("pipeline__workspace", "version", "created_by").get(pk=deployment.pk))
+
+
+def _active_run(deployment: Deployment) -> Run | None:
+    return Run.objects.filter(deployment=deployment, status__in=ACTIVE).order_by("-id").first()
+
+
+def _check_streaming(version: PipelineVersion) -> None:
+    if not isinstance(version.document, dict) or version.document.get("mode") != "streaming":
+        raise ValidationError({"version": [
+            f"Version {version.number} is a batch pipeline: start a run of it instead. Only streaming pipelines "
+            "are deployed."
+        ]})
+
+
+def _check_fresh_state(version: PipelineVersion, engine: str) -> None:
+    problems = fresh_state_problems(version.document, engine=engine, data_dir=settings.STUDIO_DATA_DIR)
+    if problems:
+        raise Conflict(f"Version {version.number} cannot start with fresh state: {problems[0]}", problems=problems)
+
+
+def _deployment_run(deployment: Deployment, *, user: Any, reason: str) -> Run:
+    return run_create(
+        pipeline=deployment.pipeline, version=deployment.version, engine=deployment.engine,
+        parameters=deployment.parameters, user=user, trigger=RunTrigger.DEPLOYMENT, deployment=deployment,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def deployment_create(
+    *, pipeline: Pipeline, version: PipelineVersion, engine: str, parameters: dict[str, Any], user: Any,
+) -> Deployment:
+    """Deploy a streaming pipeline version: it runs until stopped, keeping its state in a folder of
+    its own. Refused like a run (400 invalid, 409 when the pipeline refuses concurrent runs)."""
+    _check_streaming(version)
+    _check_fresh_state(version, engine)
+    deployment = Deployment(pipeline=pipeline, version=version, engine=engine, parameters=parameters,
+                            created_by=user)
+    deployment.full_clean()
+    deployment.save()
+    _deployment_run(deployment, user=user, reason=f"Deployment {deployment.id} of version {version.number} "
+                                                  f"started{_by(user)}.")
+    return deployment
+
+
+@transaction.atomic
+def deployment_start(*, deployment: Deployment, user: Any) -> Deployment:
+    """Start a stopped (or failed) deployment again: its new run resumes from its last checkpoint."""
+    deployment = _lock_deployment(deployment)
+    active = _active_run(deployment)
+    if active is not None:
+        raise Conflict(f"Deployment {deployment.id} is already running: run {active.id} is {active.status}.",
+                       active_run=active.id)
+    deployment.desired = DesiredState.RUNNING
+    deployment.restart_pending = False
+    deployment.save()
+    _deployment_run(deployment, user=user, reason=f"Started{_by(user)}; it resumes from the deployment's last "
+                                                  "checkpoint.")
+    return deployment
+
+
+@transaction.atomic
+def deployment_stop(*, deployment: Deployment, user: Any) -> Deployment:
+    """Stop a deployment, keeping its state: Spark finishes its current micro-batch, Flink on a
+    session cluster takes a savepoint, Flink on a local mini-cluster keeps its last checkpoint."""
+    deployment = _lock_deployment(deployment)
+    active = _active_run(deployment)
+    if active is None:
+        raise Conflict(f"Deployment {deployment.id} is not running; there is nothing to stop.")
+    deployment.desired = DesiredState.STOPPED
+    deployment.restart_pending = False
+    deployment.save()
+    who = _by(user)
+    _request_stop(active.id, queued_reason=f"Stopped{who} before it started.",
+                  running_reason=f"Stop requested{who}: the job stops after its current micro-batch (or savepoint) "
+                                 "and its state is kept.")
+    return deployment
+
+
+@transaction.atomic
+def deployment_upgrade(
+    *, deployment: Deployment, version: PipelineVersion, user: Any, reset_state: bool = False,
+) -> tuple[Deployment, list[str]]:
+    """Move a deployment to another version of its pipeline: stop its run with a checkpoint and
+    start the new version from it. When the old state cannot serve the new version (a changed
+    source or stateful node), refuse with the reasons (409), unless `reset_state`: then the new
+    version starts with fresh state (a new state generation; the old one stays on disk).
+    Returns the deployment and notes on what changes all the same."""
+    deployment = _lock_deployment(deployment)
+    _check_streaming(version)
+    result = compiler.validate(version.document, engine=deployment.engine, parameters=deployment.parameters,
+                               data_dir=str(settings.STUDIO_DATA_DIR))
+    if not result.valid:
+        raise InvalidDocument(result.to_dict())
+    check = compatibility(deployment.version.document, version.document)
+    old = deployment.version.number
+    if not check.compatible and not reset_state:
+        raise Conflict(
+            f"Version {version.number} cannot start from the state version {old} left: {check.problems[0]} "
+            "Upgrade with reset_state to start it with fresh state.",
+            problems=check.problems,
+        )
+    if reset_state:
+        _check_fresh_state(version, deployment.engine)
+        deployment.state_generation += 1
+    deployment.version = version
+    state = "fresh state" if reset_state else "the state it left"
+    who = _by(user)
+    active = _active_run(deployment)
+    # With a run active, the next run starts once it has stopped (deployment_run_finished).
+    deployment.restart_pending = active is not None
+    deployment.save()
+    if active is not None:
+        _request_stop(active.id, queued_reason=f"Replaced by version {version.number}{who} before it started.",
+                      running_reason=f"Upgrade to version {version.number} requested{who}: stopping with a "
+                                     f"checkpoint; version {version.number} starts from {state}.")
+    elif deployment.desired == DesiredState.RUNNING:
+        _deployment_run(deployment, user=user, reason=f"Upgraded from version {old}{who}; it starts from {state}.")
+    return deployment, check.notes
+
+
+def deployment_run_finished(*, run_id: int) -> None:
+    """After a deployment's run has ended: when an upgrade (or restart) was waiting for it to stop,
+    start the next run, with the deployment's version."""
+    deployment_id = Run.objects.filter(pk=run_id).values_list("deployment_id", flat=True).first()
+    if deployment_id is None:
+        return
+    with transaction.atomic():
+        deployment = (Deployment.objects.select_for_update(of=("self",))
+                      .select_related("pipeline", "version", "created_by")
+                      .filter(pk=deployment_id, restart_pending=True).first())
+        if deployment is None or _active_run(deployment) is not None:
+            return
+        deployment.restart_pending = False
+        deployment.desired = DesiredState.RUNNING
+        deployment.save()
+        try:
+            _deployment_run(deployment, user=deployment.created_by,
+                            reason=f"Version {deployment.version.number} started after run {run_id} stopped.")
+        except (Conflict, InvalidDocument, ValidationError) as error:
+            detail = getattr(error, "body", None) or str(error)
+            run_append_log(run_id=run_id, level="error", lines=[f"The deployment could not start again: {detail}"])
+
+
+def deployment_record_savepoint(*, run_id: int, location: str) -> None:
+    """A deployment's job was stopped with a savepoint at `location` (Flink on a session cluster)."""
+    Deployment.objects.filter(runs=run_id).update(last_savepoint=location)
+    run_append_log(run_id=run_id, lines=[f"Stopped with a savepoint at {location}; the next run starts from it."])
+
+
+@transaction.atomic
+def deployment_delete(*, deployment: Deployment) -> None:
+    """Delete a stopped deployment and its state folder (its runs stay in the history)."""
+    deployment = _lock_deployment(deployment)
+    active = _active_run(deployment)
+    if active is not None:
+        raise Conflict(f"Deployment {deployment.id} is running (run {active.id}); stop it first.",
+                       active_run=active.id)
+    folder = settings.STUDIO_DEPLOYMENTS_DIR / str(deployment.pk)
+    deployment.delete()
+    transaction.on_commit(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
+# --- alerts and webhooks --------------------------------------------------------------------------
+
+_ALERT_LOG_LEVEL = {"info": "info", "warning": "warning", "critical": "error"}
+
+
+def _enqueue_delivery(delivery_id: int, countdown: float = 0) -> None:
+    from runners.tasks import deliver_alert  # the task module imports Django models; import late
+
+    try:
+        deliver_alert.apply_async((delivery_id,), countdown=countdown)
+    except Exception:  # noqa: BLE001 - the delivery is stored; the reaper sends it again
+        logger.exception("Could not send alert delivery %s to the broker; the reaper will send it again.",
+                         delivery_id)
+
+
+def run_record_alerts(*, run_id: int, alerts: Sequence[AlertOutput]) -> list[Alert]:
+    """Store alerts (numbered after the run's last one), log each one, push them live as
+    `run.alert`, and queue their delivery to the webhooks of the run's workspace and pipeline."""
+    with transaction.atomic():
+        Run.objects.filter(pk=run_id).update(alert_count=F("alert_count") + len(alerts))
+        run = Run.objects.select_related("pipeline").get(pk=run_id)
+        now = timezone.now()
+        first = run.alert_count - len(alerts) + 1
+        rows = Alert.objects.bulk_create([
+            Alert(run_id=run_id, seq=first + i, node=a.node, severity=a.severity, message=a.message, at=now)
+            for i, a in enumerate(alerts)
+        ])
+        _append(run_id, [(_ALERT_LOG_LEVEL[a.severity], f"ALERT [{a.severity}] {a.node}: {a.message}") for a in rows])
+        hooks = list(Webhook.objects.select_related("connection").filter(
+            enabled=True, workspace_id=run.pipeline.workspace_id).filter(
+            Q(pipeline__isnull=True) | Q(pipeline_id=run.pipeline_id)))
+        deliveries = AlertDelivery.objects.bulk_create([
+            AlertDelivery(alert=alert, webhook=hook, url=str(hook.connection.settings.get("url", "")),
+                          next_attempt_at=now)
+            for alert in rows for hook in hooks
+        ])
+        pushed = [events.alert_data(node=a.node, severity=a.severity, message=a.message, at=a.at, seq=a.seq)
+                  for a in rows]
+        transaction.on_commit(lambda: events.publish_alerts(run_id, pushed))
+        ids = [delivery.id for delivery in deliveries]
+        transaction.on_commit(lambda: [_enqueue_delivery(delivery_id) for delivery_id in ids])
+    return rows
+
+
+def delivery_claim(*, delivery_id: int, lease_seconds: float) -> AlertDelivery | None:
+    """Take the next attempt of a pending, due delivery: its attempt count goes up and it is held
+    for `lease_seconds` (a duplicate task finds it not due). None when there is nothing to do."""
+    now = timezone.now()
+    due = AlertDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    if not due.update(attempts=F("attempts") + 1, next_attempt_at=now + timedelta(seconds=lease_seconds)):
+        return None
+    return AlertDelivery.objects.select_related(
+        "alert__run__pipeline__workspace", "alert__run__version", "webhook__connection").get(pk=delivery_id)
+
+
+@transaction.atomic
+def delivery_record_attempt(
+    *, delivery_id: int, status_code: int | None, error: str, duration_ms: int,
+) -> AlertDelivery:
+    """Record an attempt: delivered on a 2xx answer; otherwise retried after the backoff (doubled
+    at each attempt) until STUDIO_WEBHOOK_MAX_ATTEMPTS, then failed, with a line in the run's log."""
+    delivery = AlertDelivery.objects.select_for_update(of=("self",)).select_related("alert").get(pk=delivery_id)
+    now = timezone.now()
+    delivery.history = [*delivery.history, {
+        "attempt": delivery.attempts, "at": now.isoformat(), "status_code": status_code, "error": error,
+        "duration_ms": duration_ms,
+    }]
+    if not error and status_code is not None and 200 <= status_code < 300:
+        delivery.status = DeliveryStatus.DELIVERED
+        delivery.delivered_at = now
+        delivery.next_attempt_at = None
+    elif delivery.attempts >= settings.STUDIO_WEBHOOK_MAX_ATTEMPTS:
+        delivery.status = DeliveryStatus.FAILED
+        delivery.next_attempt_at = None
+        alert = delivery.alert
+        transaction.on_commit(lambda: run_append_log(run_id=alert.run_id, level="error", lines=[
+            f"Alert {alert.seq} could not be delivered to {delivery.url} after {delivery.attempts} attempts: {error}"]))
+    else:
+        delay = settings.STUDIO_WEBHOOK_BACKOFF_SECONDS * 2 ** (delivery.attempts - 1)
+        delivery.next_attempt_at = now + timedelta(seconds=delay)
+        transaction.on_commit(lambda: _enqueue_delivery(delivery_id, countdown=delay))
+    delivery.save()
+    return delivery
+
+
+def deliveries_redispatch(*, now: datetime | None = None) -> list[int]:
+    """Send pending deliveries again whose task seems lost (due for over a minute)."""
+    now = now or timezone.now()
+    ids = list(AlertDelivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lt=now - timedelta(
+        seconds=60)).order_by("next_attempt_at").values_list("id", flat=True)[:100])
+    for delivery_id in ids:
+        _enqueue_delivery(delivery_id)
+    return ids
+
+
+def _check_webhook(workspace: Workspace, pipeline: Pipeline | None, connection: Connection,
+                   exclude: int | None = None) -> None:
+    if pipeline is not None and pipeline.workspace_id != workspace.pk:
+        raise ValidationError({"pipeline": [f"Pipeline {pipeline.pk} is not in workspace '{workspace.slug}'."]})
+    if connection.workspace_id != workspace.pk:
+        raise ValidationError({"connection": [f"Workspace '{workspace.slug}' has no connection '{connection.name}'."]})
+    if connection.kind != "webhook":
+        raise ValidationError({"connection": [
+            f"Connection '{connection.name}' is a {connection.kind} connection; alerts go to webhook connections."]})
+    taken = Webhook.objects.filter(connection=connection, pipeline=pipeline).exclude(pk=exclude).first()
+    if taken is not None:
+        scope = f"pipeline {pipeline.pk}" if pipeline is not None else f"workspace '{workspace.slug}'"
+        raise ValidationError({"connection": [
+            f"Webhook {taken.pk} already sends the alerts of {scope} to connection '{connection.name}'."]})
+
+
+@transaction.atomic
+def webhook_create(
+    *, workspace: Workspace, connection: Connection, user: Any, pipeline: Pipeline | None = None,
+    enabled: bool = True,
+) -> Webhook:
+    """Send the alerts of a workspace's runs (or of one pipeline's runs) to a webhook connection."""
+    _check_webhook(workspace, pipeline, connection)
+    webhook = Webhook(workspace=workspace, pipeline=pipeline, connection=connection, enabled=enabled, created_by=user)
+    webhook.full_clean()
+    webhook.save()
+    return webhook
+
+
+@transaction.atomic
+def webhook_update(*, webhook: Webhook, connection: Connection | None = None, enabled: bool | None = None) -> Webhook:
+    if connection is not None:
+        _check_webhook(webhook.workspace, webhook.pipeline, connection, exclude=webhook.pk)
+        webhook.connection = connection
+    if enabled is not None:
+        webhook.enabled = enabled
+    webhook.full_clean()
+    webhook.save()
+    return webhook
+
+
+@transaction.atomic
+def webhook_delete(*, webhook: Webhook) -> None:
+    webhook.delete()

@@ -10,3 +10,4 @@ from studio.settings.database import *  # noqa: F401,F403
 from studio.settings.celery import *  # noqa: F401,F403
 from studio.settings.channels import *  # noqa: F401,F403
 from studio.settings.engines import *  # noqa: F401,F403
+from studio.settings.lineage import *  # noqa: F401,F403

@@ -11,7 +11,7 @@ __all__ = [
     "DEFAULT_AUTO_FIELD", "FRONTEND_DIST", "INSTALLED_APPS", "LANGUAGE_CODE", "LOGGING",
     "MIDDLEWARE", "REST_FRAMEWORK", "ROOT_URLCONF", "SECRET_KEY", "SPECTACULAR_SETTINGS",
     "STATIC_ROOT", "STATIC_URL", "TEMPLATES", "TIME_ZONE", "USE_TZ", "VAR_DIR", "WHITENOISE_ROOT",
-    "ASGI_APPLICATION", "STUDIO_DATA_DIR", "STUDIO_RUNS_DIR",
+    "ASGI_APPLICATION", "STUDIO_DATA_DIR", "STUDIO_RUNS_DIR", "STUDIO_DEPLOYMENTS_DIR",
 ]
 
 
@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     "studio.pipelines",
     "studio.runs",
     "studio.catalog",
+    "studio.lineage",
+    "studio.connections",
+    "studio.audit",
     "studio.embedded",
 ]
 
@@ -57,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "studio.audit.context.AuditContextMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -92,6 +96,9 @@ WHITENOISE_ROOT = FRONTEND_DIST if FRONTEND_DIST.exists() else None
 STUDIO_DATA_DIR = Path(env_str("STUDIO_DATA_DIR", str(VAR_DIR / "data"))).resolve()
 # Each run keeps its generated job and working files here.
 STUDIO_RUNS_DIR = VAR_DIR / "runs"
+# Each streaming deployment keeps its state (checkpoints, savepoints) here; with a cluster on several
+# machines, a folder they all mount.
+STUDIO_DEPLOYMENTS_DIR = Path(env_str("STUDIO_DEPLOYMENTS_DIR", str(VAR_DIR / "deployments"))).resolve()
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -119,10 +126,13 @@ that must be valid (400). Objects in workspaces the user is not a member of answ
 **Websocket: live runs.** `ws(s)://<host>/ws/runs/{id}/`, authenticated by the session cookie;
 closes with code 4404 for a run the user may not see. The server sends JSON messages:
 
-- `{"type": "run.status", "run": Run}` on connect and on every status change;
-- `{"type": "run.log", "lines": [LogLine]}` with new log lines as the job prints them.
+- `{"type": "run.status", "run": Run, "nodes": [RunNode], "event"?: RunEvent}` on connect and on
+  every status change (with the transition);
+- `{"type": "run.log", "lines": [LogLine]}` with new log lines as the job prints them;
+- `{"type": "run.metrics", "status", "nodes": [RunNode]}` when the job reports new metrics;
+- `{"type": "run.alert", "alerts": [{"node", "severity", "message", "at", "seq"?}]}` as alerts are raised.
 
-`Run` and `LogLine` are the schemas of the same names below.
+`Run`, `RunNode`, `RunEvent` and `LogLine` are the schemas of the same names below.
 """
 
 SPECTACULAR_SETTINGS = {
@@ -132,12 +142,20 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "TAGS": [
         {"name": "auth", "description": "Log in and out, tokens for scripts, the current user."},
-        {"name": "workspaces", "description": "The workspaces the user belongs to."},
+        {"name": "workspaces", "description": "Workspaces, their members and roles (viewer < editor < operator < admin)."},
+        {"name": "users", "description": "User accounts: admins look them up, instance superusers create them."},
+        {"name": "connections", "description": "Kafka, S3, database and webhook connections; secrets are write-only."},
+        {"name": "audit", "description": "The append-only audit log: who changed what, when, before and after."},
         {"name": "pipelines", "description": "Pipelines in the user's workspaces."},
         {"name": "versions", "description": "Immutable pipeline versions, saved with optimistic concurrency."},
         {"name": "compiler", "description": "Validate and compile documents without saving them."},
         {"name": "runs", "description": "Start, watch and cancel runs (live updates: see the websocket above)."},
+        {"name": "deployments", "description": "Streaming pipelines kept running: stop, start, upgrade, throughput."},
+        {"name": "webhooks", "description": "Where the alerts of a workspace's or pipeline's runs are POSTed."},
         {"name": "files", "description": "The landing zone (data folder): list files, infer schemas."},
+        {"name": "catalog", "description": "Datasets: search, schema history, snapshots, rows (PII masked), curation."},
+        {"name": "lineage", "description": "Dataset and column lineage, impact analysis, OpenLineage events."},
+        {"name": "quality", "description": "transform.quality results per run and per dataset; quarantined rows."},
     ],
     "ENUM_NAME_OVERRIDES": {
         "RunStatusEnum": "studio.runs.models.RunStatus",
@@ -146,6 +164,8 @@ SPECTACULAR_SETTINGS = {
         "RoleEnum": "studio.access.models.Role",
         "SeverityEnum": ["error", "warning"],
         "FileFormatEnum": ["csv", "json", "parquet"],
+        "DatasetKindEnum": "studio.catalog.models.DatasetKind",
+        "ConnectionKindEnum": "studio.connections.kinds.KINDS",
     },
 }
 

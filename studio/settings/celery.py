@@ -15,7 +15,8 @@ __all__ = [
     "CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP", "CELERY_TASK_REJECT_ON_WORKER_LOST",
     "CELERY_TASK_ROUTES", "CELERY_BEAT_SCHEDULE", "CELERY_BEAT_SCHEDULE_FILENAME", "CONTROL_QUEUE",
     "STUDIO_RUN_HEARTBEAT_SECONDS", "STUDIO_RUN_LOST_AFTER_SECONDS", "STUDIO_REAPER_INTERVAL_SECONDS",
-    "STUDIO_SCHEDULER_TICK_SECONDS", "STUDIO_RUN_REDISPATCH_SECONDS",
+    "STUDIO_SCHEDULER_TICK_SECONDS", "STUDIO_RUN_REDISPATCH_SECONDS", "STUDIO_DEPLOYMENT_STOP_GRACE_SECONDS",
+    "STUDIO_WEBHOOK_MAX_ATTEMPTS", "STUDIO_WEBHOOK_BACKOFF_SECONDS", "STUDIO_WEBHOOK_TIMEOUT_SECONDS",
 ]
 
 
@@ -60,11 +61,22 @@ STUDIO_SCHEDULER_TICK_SECONDS = _seconds("STUDIO_SCHEDULER_TICK_SECONDS", 10)
 # A queued run whose task message has not started it this long after it was due is sent again
 # (the claim makes a duplicate harmless); covers messages lost with a killed worker.
 STUDIO_RUN_REDISPATCH_SECONDS = _seconds("STUDIO_RUN_REDISPATCH_SECONDS", 300)
+# How long a streaming deployment's job may take to finish its current micro-batch (or its
+# savepoint) when it is stopped, before its processes are killed (its checkpoint is still kept).
+STUDIO_DEPLOYMENT_STOP_GRACE_SECONDS = _seconds("STUDIO_DEPLOYMENT_STOP_GRACE_SECONDS", 60)
+# Alert webhooks: attempts per delivery, the wait before the 2nd attempt (doubled at each further
+# one), and how long one POST may take. Deliveries go to the control queue.
+STUDIO_WEBHOOK_MAX_ATTEMPTS = int(env_str("STUDIO_WEBHOOK_MAX_ATTEMPTS", "5"))
+if STUDIO_WEBHOOK_MAX_ATTEMPTS < 1:
+    raise ValueError(f"STUDIO_WEBHOOK_MAX_ATTEMPTS must be at least 1, not {STUDIO_WEBHOOK_MAX_ATTEMPTS}.")
+STUDIO_WEBHOOK_BACKOFF_SECONDS = _seconds("STUDIO_WEBHOOK_BACKOFF_SECONDS", 10)
+STUDIO_WEBHOOK_TIMEOUT_SECONDS = _seconds("STUDIO_WEBHOOK_TIMEOUT_SECONDS", 5)
 
 CONTROL_QUEUE = "control"
 CELERY_TASK_ROUTES = {
     "runners.reap_runs": {"queue": CONTROL_QUEUE},
     "runners.dispatch_schedules": {"queue": CONTROL_QUEUE},
+    "runners.deliver_alert": {"queue": CONTROL_QUEUE},
 }
 # Ticks expire after one interval: if the control worker was down, stale ticks are not replayed.
 CELERY_BEAT_SCHEDULE = {

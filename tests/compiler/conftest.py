@@ -1,12 +1,11 @@
-"""Fixtures for compiler tests: a canonical valid document, and one shared SparkSession for the
-tests marked `spark` (started on first use, so the pure tests never pay for it)."""
+"""Fixtures for compiler tests: a canonical valid document, and `run_job`, which runs a generated
+Spark job in the test session's one SparkSession (tests/conftest.py; started on first use, so the pure
+tests never pay for it)."""
 
 from __future__ import annotations
 
 import copy
-import os
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,28 +52,6 @@ ORDERS_DOCUMENT: dict[str, Any] = {
 def orders_document() -> dict[str, Any]:
     """source.file (csv) -> transform.filter -> sink.file (parquet); valid for spark."""
     return copy.deepcopy(ORDERS_DOCUMENT)
-
-
-@pytest.fixture(scope="session")
-def spark() -> Iterator[Any]:
-    """One local SparkSession for every Spark test (master local[2], UI off, UTC)."""
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("compiler-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.driver.host", "127.0.0.1")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 @pytest.fixture

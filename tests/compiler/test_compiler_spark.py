@@ -237,7 +237,7 @@ def test_json_to_csv_writes_the_formats_csv(run_job: Any, tmp_path: Path) -> Non
         "kind,at,note,n",
         "click,2026-01-01 10:00:00.000,  padded  ,1",
         'click,2026-01-01 10:00:00.123,"",',
-        'view,2026-01-01 11:00:00.000,"a,b \\"q\\"",3',
+        'view,2026-01-01 11:00:00.000,"a,b ""q""",3',  # RFC 4180: a quote inside quotes is doubled
         "click,,,5",
     ]
 

@@ -391,12 +391,12 @@ def test_expressions_are_checked_in_nodes_without_a_back_end_yet(orders_document
 
 
 def test_capability_errors_for_node_types_without_a_back_end(orders_document: dict[str, Any]) -> None:
-    orders_document["nodes"].insert(2, {"id": "feed", "type": "sink.kafka", "config": {"topic": "orders"}})
-    add_edge(orders_document, "big", "feed")
+    orders_document["nodes"][0] = {"id": "orders", "type": "source.iceberg", "config": {"table": "raw.orders"}}
     assert validate(orders_document).valid
-    error = only_error(orders_document, engine="spark")
-    assert (error.path, error.node) == ("$.nodes[2].type", "feed")
-    assert error.message == "Node 'feed': sink.kafka is not supported yet by the spark back end."
+    assert validate(orders_document, engine="spark").valid
+    error = only_error(orders_document, engine="flink")
+    assert (error.path, error.node) == ("$.nodes[0].type", "orders")
+    assert error.message.startswith("Node 'orders': source.iceberg is not supported by the flink back end: ")
 
 
 def test_every_engine_answers_for_every_node_type_and_mode() -> None:

@@ -9,14 +9,12 @@ that leans on the machine's zone instead of the studio's UTC session zone fails 
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.corpus.engines import JVM_TIME_ZONE, FlinkRun
+from tests.corpus.engines import FlinkRun
 from tests.corpus.harness import Case, load_cases
 
 CASES: list[Case] = load_cases()
@@ -37,33 +35,9 @@ def corpus_items(session: pytest.Session, engine: str) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def corpus_spark() -> Iterator[Any]:
-    """One local SparkSession (local[2], UTC session zone, UI off, 2 shuffle partitions)."""
-    os.environ["PYSPARK_PYTHON"] = sys.executable
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    from pyspark.sql import SparkSession
-
-    existing = SparkSession.getActiveSession()
-    builder = (
-        SparkSession.builder.master("local[2]")
-        .appName("corpus")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.driver.host", "127.0.0.1")
-    )
-    if JVM_TIME_ZONE:
-        builder = builder.config("spark.driver.extraJavaOptions", f"-Duser.timezone={JVM_TIME_ZONE}")
-    session = builder.getOrCreate()
-    # A session started earlier in this process (another test package) keeps its static settings;
-    # the ones that decide results are runtime settings, set here either way.
-    session.conf.set("spark.sql.session.timeZone", "UTC")
-    session.conf.set("spark.sql.shuffle.partitions", "2")
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    if existing is None:
-        session.stop()
+def corpus_spark(spark: Any) -> Any:
+    """The test session's one SparkSession (tests/conftest.py)."""
+    return spark
 
 
 # ---------------------------------------------------------------------------------------------

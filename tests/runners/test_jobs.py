@@ -9,6 +9,7 @@ import sys
 import textwrap
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from runners.jobs import JobSpec, kill_job_processes, run_job
@@ -131,3 +132,43 @@ def test_the_reaper_kills_only_processes_carrying_the_run_key(tmp_path: Path) ->
             if process.poll() is None:
                 process.kill()
                 process.wait()
+
+
+def test_a_graceful_stop_signals_only_the_job_which_stops_its_children_itself(tmp_path: Path) -> None:
+    """A streaming deployment's job: `before_stop` runs first, then SIGTERM reaches the job's own
+    process only (its JVM, here a child, lives on until the job has finished its batch and stopped
+    it), and supervision (heartbeats) goes on while it stops."""
+    marker = tmp_path / "before-stop"
+    asked = threading.Event()
+    calls_after_the_stop: list[int] = []
+
+    def should_cancel() -> bool:
+        if asked.is_set():
+            calls_after_the_stop.append(1)
+        return asked.is_set()
+
+    def on_start(pid: int) -> None:
+        threading.Timer(1.5, asked.set).start()
+
+    job = replace(spec(tmp_path, f"""
+        import os, signal, subprocess, sys, time
+        child = subprocess.Popen([sys.executable, "-c", "import signal, sys, time; "
+            "signal.signal(signal.SIGTERM, lambda *_: (print('child got SIGTERM', flush=True), sys.exit(3))); "
+            "time.sleep(60)"])
+        stop = []
+        signal.signal(signal.SIGTERM, lambda *_: stop.append(os.path.exists({str(marker)!r})))
+        print("batch 0", flush=True)
+        while not stop:
+            time.sleep(0.05)
+        print(f"stopping after the batch (before_stop ran first: {{stop[0]}})", flush=True)
+        time.sleep(1)  # the rest of the micro-batch
+        child.kill()
+        print(f"child ended with {{child.wait()}}", flush=True)
+    """), graceful_stop=True, stop_grace=20)
+    out = Collector()
+    result = run_job(job, on_output=out, should_cancel=should_cancel, on_start=on_start,
+                     before_stop=lambda: marker.write_text("done"))
+    assert result.cancelled and result.returncode == 0
+    assert "stopping after the batch (before_stop ran first: True)" in out.texts
+    assert "child got SIGTERM" not in out.texts and "child ended with -9" in out.texts
+    assert len(calls_after_the_stop) >= 3  # still supervised (heartbeats) while it stopped

@@ -38,3 +38,28 @@ def test_structured_log_lines_keep_their_level_and_plain_lines_get_one_guessed()
     assert parse_line("26/01/02 10:00:00 WARN NativeCodeLoader: no native").level == "warning"
     assert parse_line("Traceback (most recent call last):").level == "error"
     assert parse_line("read 4 rows") == LogLine("read 4 rows", "info")
+
+
+def test_alert_lines_become_alerts_and_bad_ones_say_why() -> None:
+    from runners.output import Alert
+
+    assert parse_line('STUDIO_ALERT {"node": "big", "severity": "critical", "message": "order 7 is huge"}') == (
+        Alert(node="big", severity="critical", message="order 7 is huge"))
+    assert parse_line('STUDIO_ALERT {"node": "big", "severity": "info", "message": null}') == (
+        Alert(node="big", severity="info", message=""))
+    long = parse_line('STUDIO_ALERT {"node": "n", "severity": "info", "message": "' + "x" * 20_000 + '"}')
+    assert isinstance(long, Alert) and len(long.message) == 10_000
+    for line, problem in [('STUDIO_ALERT {"node": "n", "severity": "loud", "message": "m"}', '"severity"'),
+                          ('STUDIO_ALERT {"node": "n", "severity": "info", "message": 3}', '"message"'),
+                          ('STUDIO_ALERT {"severity": "info", "message": "m"}', '"node"')]:
+        parsed = parse_line(line)
+        assert isinstance(parsed, LogLine) and parsed.level == "warning" and problem in parsed.text
+
+
+def test_a_sources_lag_is_its_own_metric() -> None:
+    from runners.output import SourceLag
+
+    assert parse_line('STUDIO_METRIC {"node": "events", "lag": 1200, "batch": 4}') == SourceLag(
+        node="events", lag=1200, batch=4)
+    bad = parse_line('STUDIO_METRIC {"node": "events", "lag": -1}')
+    assert isinstance(bad, LogLine) and '"lag"' in bad.text

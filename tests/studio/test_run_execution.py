@@ -24,7 +24,7 @@ from studio.runs.consumers import RunConsumer
 from tests.studio.conftest import client_for
 from tests.studio.documents import ORDERS_CSV, filter_pipeline
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery, pytest.mark.stack]
 
 FINISHED = {"succeeded", "failed", "cancelled", "lost"}
 

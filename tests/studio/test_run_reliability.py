@@ -30,7 +30,7 @@ from tests.studio.documents import ORDERS_CSV, filter_pipeline
 from tests.studio.test_run_execution import FINISHED, log_text, wait_for
 from tests.studio.test_worker_process import ROOT, _database_url
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery, pytest.mark.stack]
 
 # Fast liveness for the processes these tests start: heartbeats every second, lost after 5 s of
 # silence, the reaper and the schedule dispatcher every second. The defaults are 5 / 45 / 15 / 10.
@@ -157,11 +157,11 @@ print("second attempt: done", flush=True)
     processes.scheduler()
     worker = processes.worker()
     run_id = start(api, pipeline)
-    wait_for(api, run_id, {"running"}, timeout=60)
+    wait_for(api, run_id, {"running"}, timeout=180)
     job_pid = wait_until(lambda: Run.objects.get(pk=run_id).job_pid, 10, "the job pid to be recorded")
     os.kill(worker.pid, signal.SIGKILL)  # the worker only: its job is orphaned, as in a crash
     killed_at = time.monotonic()
-    lost = wait_for(api, run_id, FINISHED, timeout=60)
+    lost = wait_for(api, run_id, FINISHED, timeout=180)
     detected_after = time.monotonic() - killed_at
     assert lost["status"] == "lost", lost
     assert "died while the run was running" in lost["error"] and "leftover" in lost["error"]
@@ -172,7 +172,7 @@ print("second attempt: done", flush=True)
     retry_id = lost["retried_by"]  # queued in the same transaction that marked the run lost
     assert retry_id is not None
     processes.worker("fresh-worker")
-    retry = wait_for(api, retry_id, FINISHED, timeout=60)
+    retry = wait_for(api, retry_id, FINISHED, timeout=180)
     assert retry["status"] == "succeeded", retry["error"] + log_text(api, retry_id)
     assert (retry["attempt"], retry["trigger"], retry["retry_of"]) == (2, "retry", run_id)
     assert "second attempt: done" in log_text(api, retry_id)
@@ -188,8 +188,8 @@ def test_a_cron_schedule_fires_through_celery_beat(api: APIClient, data_dir: Pat
     Schedule.objects.filter(pk=created.json()["id"]).update(next_fire_at=timezone.now())  # due now
     processes.scheduler()
     processes.worker()
-    run = wait_until(lambda: Run.objects.filter(pipeline_id=pipeline).first(), 30, "a scheduled run")
-    finished = wait_for(api, run.id, FINISHED, timeout=60)
+    run = wait_until(lambda: Run.objects.filter(pipeline_id=pipeline).first(), 180, "a scheduled run")
+    finished = wait_for(api, run.id, FINISHED, timeout=180)
     assert finished["status"] == "succeeded", finished["error"]
     assert (finished["trigger"], finished["schedule"], finished["parameters"]) == (
         "schedule", created.json()["id"], {"min_amount": 120})
@@ -203,7 +203,7 @@ def test_four_runs_at_once_on_the_embedded_worker_overlap_and_all_succeed(
     write_job(data_dir, "import time\nprint('start', flush=True)\ntime.sleep(3)\nprint('end')\n")
     processes.worker(concurrency=4)  # as studio_up starts it
     runs = [start(api, new_pipeline(api, f"parallel{i}")) for i in range(4)]
-    finished = [wait_for(api, run_id, FINISHED, timeout=90) for run_id in runs]
+    finished = [wait_for(api, run_id, FINISHED, timeout=240) for run_id in runs]
     assert [run["status"] for run in finished] == ["succeeded"] * 4, [run["error"] for run in finished]
     # All four intervals share a moment: they ran at the same time, not one after the other.
     assert max(run["started_at"] for run in finished) < min(run["finished_at"] for run in finished)
@@ -218,7 +218,7 @@ for i in range(20):
 time.sleep(120)
 """)
     run_id = start(api, new_pipeline(api, "killed"))
-    wait_for(api, run_id, {"running"}, timeout=60)
+    wait_for(api, run_id, {"running"}, timeout=180)
     job_pid = wait_until(lambda: Run.objects.get(pk=run_id).job_pid, 10, "the job pid to be recorded")
     wait_until(lambda: "wrote batch 19" in log_text(api, run_id), 10, "the job's output")
     os.kill(job_pid, signal.SIGKILL)
@@ -275,7 +275,7 @@ metric(node="out", port="in", rows=2)
 print("STUDIO_LOG " + json.dumps({"level": "warning", "message": "one row had no amount"}))
 """)
     run_id = start(api, new_pipeline(api, "measured"))
-    run = wait_for(api, run_id, FINISHED, timeout=60)
+    run = wait_for(api, run_id, FINISHED, timeout=180)
     assert run["status"] == "succeeded", run["error"]
     nodes = {n["node"]: n for n in api.get(f"/api/runs/{run_id}/nodes/").json()}
     assert [(n["rows_in"], n["rows_out"], n["status"]) for n in nodes.values()] == [

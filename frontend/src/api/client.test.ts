@@ -46,13 +46,15 @@ describe("API client", () => {
   });
 
   it("builds query strings and leaves out empty values", async () => {
-    const { api, fetchImpl } = setup([json(200, []), json(200, { lines: [], next: 0 }), json(200, [])]);
-    await api.runs.list(9);
+    const { api, fetchImpl } = setup([json(200, []), json(200, { lines: [], next: 0 }), json(200, []), json(200, {})]);
+    await api.runs.history(9, 50);
     await api.runs.log(3, 40);
     await api.pipelines.list(undefined);
-    expect(requestOf(fetchImpl, 0).url).toBe("/api/runs/?pipeline=9");
+    await api.runs.alerts(3, 0, 5000);
+    expect(requestOf(fetchImpl, 0).url).toBe("/api/pipelines/9/runs/?limit=50");
     expect(requestOf(fetchImpl, 1).url).toBe("/api/runs/3/log/?after=40");
     expect(requestOf(fetchImpl, 2).url).toBe("/api/pipelines/");
+    expect(requestOf(fetchImpl, 3).url).toBe("/api/runs/3/alerts/?after=0&limit=5000");
     expect(requestOf(fetchImpl, 0).headers["X-CSRFToken"]).toBeUndefined();
   });
 

@@ -12,8 +12,13 @@ import type {
   Pipeline,
   PipelineCreate,
   PipelineDetail,
+  AlertPage,
   Run,
   RunDetail,
+  RunPolicy,
+  Schedule,
+  ScheduleCreate,
+  StreamBatch,
   ValidationResult,
   Version,
   VersionDetail,
@@ -59,7 +64,7 @@ export function createApi(client: ApiClient) {
       create: (body: PipelineCreate) => client.post<PipelineDetail>("/api/pipelines/", body),
       get: (id: number, signal?: AbortSignal) =>
         client.get<PipelineDetail>(`/api/pipelines/${id}/`, { signal }),
-      update: (id: number, body: { name?: string; description?: string }) =>
+      update: (id: number, body: { name?: string; description?: string } & Partial<RunPolicy>) =>
         client.patch<PipelineDetail>(`/api/pipelines/${id}/`, body),
       remove: (id: number) => client.delete<null>(`/api/pipelines/${id}/`),
     },
@@ -83,12 +88,27 @@ export function createApi(client: ApiClient) {
     runs: {
       start: (pipelineId: number, body: StartRunRequest) =>
         client.post<RunDetail>(`/api/pipelines/${pipelineId}/runs/`, body),
-      list: (pipelineId: number, signal?: AbortSignal) =>
-        client.get<Run[]>("/api/runs/", { query: { pipeline: pipelineId }, signal }),
+      /** The pipeline's run history, newest first, with durations. */
+      history: (pipelineId: number, limit?: number, signal?: AbortSignal) =>
+        client.get<Run[]>(`/api/pipelines/${pipelineId}/runs/`, { query: { limit }, signal }),
       get: (runId: number, signal?: AbortSignal) => client.get<RunDetail>(`/api/runs/${runId}/`, { signal }),
+      /** A stream's micro-batches, oldest first: throughput and lag. */
+      progress: (runId: number, limit?: number, signal?: AbortSignal) =>
+        client.get<StreamBatch[]>(`/api/runs/${runId}/progress/`, { query: { limit }, signal }),
+      alerts: (runId: number, after: number, limit?: number, signal?: AbortSignal) =>
+        client.get<AlertPage>(`/api/runs/${runId}/alerts/`, { query: { after, limit }, signal }),
       log: (runId: number, after: number, limit?: number, signal?: AbortSignal) =>
         client.get<LogPage>(`/api/runs/${runId}/log/`, { query: { after, limit }, signal }),
       cancel: (runId: number) => client.post<RunDetail>(`/api/runs/${runId}/cancel/`),
+    },
+    schedules: {
+      list: (pipelineId: number, signal?: AbortSignal) =>
+        client.get<Schedule[]>(`/api/pipelines/${pipelineId}/schedules/`, { signal }),
+      create: (pipelineId: number, body: ScheduleCreate) =>
+        client.post<Schedule>(`/api/pipelines/${pipelineId}/schedules/`, body),
+      update: (scheduleId: number, body: Partial<ScheduleCreate>) =>
+        client.patch<Schedule>(`/api/schedules/${scheduleId}/`, body),
+      remove: (scheduleId: number) => client.delete<null>(`/api/schedules/${scheduleId}/`),
     },
   };
 }

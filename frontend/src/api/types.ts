@@ -18,12 +18,31 @@ export interface Workspace {
 export interface Me {
   id: number;
   username: string;
+  /** An instance superuser: admin of every workspace, manages users and workspaces. */
+  is_superuser: boolean;
   workspaces: Workspace[];
 }
 
-export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "cancelled";
+/** A run's state machine (docs/api.md#runs): active statuses first, then the finished ones. */
+export const RUN_STATUSES = [
+  "queued",
+  "starting",
+  "running",
+  "cancelling",
+  "succeeded",
+  "failed",
+  "cancelled",
+  "lost",
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 
-export const TERMINAL_STATUSES: readonly RunStatus[] = ["succeeded", "failed", "cancelled"];
+export const TERMINAL_STATUSES: readonly RunStatus[] = ["succeeded", "failed", "cancelled", "lost"];
+
+export type RunTrigger = "manual" | "schedule" | "retry";
+
+/** What one node of a run is doing, as the run and its job's metrics tell. */
+export const NODE_STATUSES = ["pending", "running", "succeeded", "failed", "cancelled", "lost"] as const;
+export type NodeStatus = (typeof NODE_STATUSES)[number];
 
 export interface LastRun {
   id: number;
@@ -31,7 +50,15 @@ export interface LastRun {
   created_at: string;
 }
 
-export interface Pipeline {
+/** How a pipeline's runs are run (`PATCH /api/pipelines/{id}/`). */
+export interface RunPolicy {
+  max_attempts: number;
+  retry_backoff_seconds: number;
+  timeout_seconds: number | null;
+  allow_concurrent_runs: boolean;
+}
+
+export interface Pipeline extends RunPolicy {
   id: number;
   workspace: string;
   name: string;
@@ -135,15 +162,129 @@ export interface Run {
   engine: Engine;
   parameters: ParameterValues;
   status: RunStatus;
-  created_by: string;
+  trigger: RunTrigger;
+  schedule: number | null;
+  attempt: number;
+  retry_of: number | null;
+  created_by: string | null;
   created_at: string;
+  not_before: string | null;
   started_at: string | null;
   finished_at: string | null;
+  duration_seconds: number | null;
   error: string;
+}
+
+/** One transition of a run's state machine (`from_status` is null for its creation). */
+export interface RunEvent {
+  from_status: RunStatus | null;
+  to_status: RunStatus;
+  at: string;
+  reason: string;
+}
+
+export interface RunNodePort {
+  port: string;
+  rows: number;
+  batches: number;
+}
+
+export interface RunNodeQuality {
+  rule: string;
+  passed: number;
+  failed: number;
+}
+
+export interface RunNode {
+  node: string;
+  type: string | null;
+  label: string | null;
+  status: NodeStatus;
+  rows_in: number | null;
+  rows_out: number | null;
+  duration_ms: number | null;
+  batches: number;
+  last_batch: number | null;
+  ports: RunNodePort[];
+  quality: RunNodeQuality[];
+  updated: string | null;
+  /** Records behind the end of its topic (a Kafka source of a stream), where the job reports it. */
+  lag?: number | null;
+}
+
+export type AlertSeverity = "info" | "warning" | "critical";
+
+export interface AlertDelivery {
+  id: number;
+  webhook: number | null;
+  url: string;
+  status: "pending" | "delivered" | "failed";
+  attempts: number;
+  next_attempt_at: string | null;
+  delivered_at: string | null;
+}
+
+/** An alert a `sink.alert` node raised: pushed live (`run.alert`) and listed by `GET /api/runs/{id}/alerts/`. */
+export interface RunAlert {
+  /** 1, 2, ... within the run (the REST answer has it; a push has it where the server sends it). */
+  seq?: number;
+  node: string;
+  severity: AlertSeverity;
+  message: string;
+  at: string;
+  /** Its sending to the webhooks (REST answers only). */
+  deliveries?: AlertDelivery[];
+}
+
+export interface AlertPage {
+  alerts: RunAlert[];
+  next: number;
+}
+
+/** One micro-batch of a stream (`GET /api/runs/{id}/progress/`). */
+export interface StreamBatch {
+  run: number;
+  batch: number;
+  at: string;
+  rows: number;
+  duration_ms: number | null;
+  rows_per_second: number | null;
+  lag: number | null;
 }
 
 export interface RunDetail extends Run {
   code: string;
+  retried_by: number | null;
+  worker_host: string;
+  worker_pid: number | null;
+  job_pid: number | null;
+  heartbeat_at: string | null;
+  events: RunEvent[];
+  nodes: RunNode[];
+}
+
+export interface Schedule {
+  id: number;
+  pipeline: number;
+  cron: string;
+  timezone: "UTC";
+  parameters: ParameterValues;
+  engine: Engine;
+  enabled: boolean;
+  next_fire_at: string | null;
+  last_fired_at: string | null;
+  last_run: number | null;
+  last_error: string;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ScheduleCreate {
+  cron: string;
+  parameters?: ParameterValues;
+  engine?: Engine;
+  enabled?: boolean;
 }
 
 export type LogLevel = "info" | "warning" | "error";
@@ -160,6 +301,9 @@ export interface LogPage {
   next: number;
 }
 
+/** What the run websocket sends (docs/api.md#websocket-live-runs). */
 export type RunSocketMessage =
-  | { type: "run.status"; run: Run }
-  | { type: "run.log"; lines: LogLine[] };
+  | { type: "run.status"; run: Run; nodes?: RunNode[]; event?: RunEvent }
+  | { type: "run.log"; lines: LogLine[] }
+  | { type: "run.metrics"; status?: RunStatus; nodes: RunNode[] }
+  | { type: "run.alert"; alerts: RunAlert[] };

@@ -6,9 +6,11 @@ import { api } from "../api/endpoints";
 import { errorSentence, errorSentences, isAbort, validationResultOf } from "../api/errors";
 import { ENGINES } from "../api/types";
 import type { Diagnostic, Engine, JsonObject, ParameterValues, PipelineDetail, Run } from "../api/types";
+import { can, roleIn } from "../admin/access";
+import { ReadOnlyMarker } from "../admin/ReadOnlyMarker";
+import { useMe } from "../auth/session";
 import { RunPanel } from "../runs/RunPanel";
 import { RunParametersModal } from "../runs/RunParametersModal";
-import { RunsModal } from "../runs/RunsModal";
 import { setLeaveGuard } from "../ui/leaveGuard";
 import { DiagnosticList, ErrorMessages } from "../ui/Messages";
 import { Canvas } from "./canvas/Canvas";
@@ -103,6 +105,10 @@ export function EditorPage() {
 
 function Editor({ pipeline }: { pipeline: PipelineDetail }) {
   const pipelineId = pipeline.id;
+  const me = useMe();
+  // Viewers see the editor read-only; running needs an operator (the API enforces both).
+  const canEdit = can(me, pipeline.workspace, "change");
+  const canRun = can(me, pipeline.workspace, "run");
   const dirty = useEditorStore(selectIsDirty);
   const baseVersion = useEditorStore((s) => s.baseVersion);
   const mode = useEditorStore((s) => s.meta.mode);
@@ -116,7 +122,6 @@ function Editor({ pipeline }: { pipeline: PipelineDetail }) {
   const [saveState, setSaveState] = useState<SaveState>({ kind: "idle" });
   const [conflict, setConflict] = useState<Conflict | null>(null);
   const [compile, setCompile] = useState<CompileOutcome | null>(null);
-  const [runsOpen, setRunsOpen] = useState(false);
   const [historyOpen, setHistoryOpen] = useState(false);
   const [parametersOpen, setParametersOpen] = useState(false);
   const [openRun, setOpenRun] = useState<{ id: number; initial: Run | null } | null>(null);
@@ -171,12 +176,12 @@ function Editor({ pipeline }: { pipeline: PipelineDetail }) {
     const onKey = (event: KeyboardEvent) => {
       if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
         event.preventDefault();
-        void saveRef.current();
+        if (canEdit) void saveRef.current();
       }
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, []);
+  }, [canEdit]);
 
   useEffect(() => {
     if (!dirty) return;
@@ -283,7 +288,7 @@ function Editor({ pipeline }: { pipeline: PipelineDetail }) {
         <h1 className="toolbar-title">{pipeline.name}</h1>
         <label className="inline-field">
           Mode
-          <select data-testid="mode-select" value={mode} onChange={(e) => setMode(e.target.value === "streaming" ? "streaming" : "batch")}>
+          <select data-testid="mode-select" value={mode} disabled={!canEdit} onChange={(e) => setMode(e.target.value === "streaming" ? "streaming" : "batch")}>
             <option value="batch">batch</option>
             <option value="streaming">streaming</option>
           </select>
@@ -302,25 +307,35 @@ function Editor({ pipeline }: { pipeline: PipelineDetail }) {
         <span className={dirty ? "save-status dirty" : "save-status"} data-testid="save-status" role="status">
           {statusText}
         </span>
-        <button
-          type="button"
-          className="primary"
-          data-testid="save"
-          disabled={saveState.kind === "saving"}
-          title="Save (Ctrl/Cmd+S)"
-          onClick={() => void save()}
-        >
-          Save
-        </button>
+        {canEdit ? (
+          <button
+            type="button"
+            className="primary"
+            data-testid="save"
+            disabled={saveState.kind === "saving"}
+            title="Save (Ctrl/Cmd+S)"
+            onClick={() => void save()}
+          >
+            Save
+          </button>
+        ) : (
+          <ReadOnlyMarker role={roleIn(me, pipeline.workspace)} />
+        )}
         <button type="button" data-testid="compile" onClick={() => void runCompile()}>
           Compile
         </button>
-        <button type="button" data-testid="run" disabled={starting} onClick={onRunClick}>
+        <button
+          type="button"
+          data-testid="run"
+          disabled={starting || !canRun}
+          title={canRun ? undefined : "Running needs the operator role in this workspace."}
+          onClick={onRunClick}
+        >
           {starting ? "Starting…" : "Run"}
         </button>
-        <button type="button" data-testid="runs" onClick={() => setRunsOpen(true)}>
+        <Link to={`/pipelines/${pipelineId}/runs`} className="button-link" data-testid="runs">
           Runs
-        </button>
+        </Link>
         <button type="button" data-testid="history" onClick={() => setHistoryOpen(true)}>
           History
         </button>
@@ -376,13 +391,15 @@ function Editor({ pipeline }: { pipeline: PipelineDetail }) {
 
       <ReactFlowProvider key={`canvas-${canvasKey}`}>
         <div className="editor-main">
-          <Palette />
+          {canEdit && <Palette />}
           <div className="editor-center">
-            <Canvas />
+            <Canvas readOnly={!canEdit} />
             <ProblemsList engine={engine} />
           </div>
           <div className="editor-side">
-            <SidePanel />
+            <fieldset className="side-fieldset" disabled={!canEdit}>
+              <SidePanel />
+            </fieldset>
           </div>
         </div>
       </ReactFlowProvider>
@@ -390,16 +407,6 @@ function Editor({ pipeline }: { pipeline: PipelineDetail }) {
       {openRun && <RunPanel key={`run-${openRun.id}`} runId={openRun.id} initial={openRun.initial} onClose={() => setOpenRun(null)} />}
 
       {compile && <CompileModal outcome={compile} onClose={() => setCompile(null)} />}
-      {runsOpen && (
-        <RunsModal
-          pipelineId={pipelineId}
-          onClose={() => setRunsOpen(false)}
-          onOpen={(run) => {
-            setRunsOpen(false);
-            setOpenRun({ id: run.id, initial: run });
-          }}
-        />
-      )}
       {historyOpen && (
         <HistoryModal
           pipelineId={pipelineId}

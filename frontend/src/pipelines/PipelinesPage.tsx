@@ -186,15 +186,18 @@ export function PipelinesPage() {
                 <td>{pipeline.latest_version === null ? "none" : `v${pipeline.latest_version}`}</td>
                 <td>
                   {pipeline.last_run ? (
-                    <span title={formatDateTime(pipeline.last_run.created_at)}>
+                    <Link to={`/runs/${pipeline.last_run.id}`} title={formatDateTime(pipeline.last_run.created_at)}>
                       <RunStatusBadge status={pipeline.last_run.status} />
-                    </span>
+                    </Link>
                   ) : (
                     <span className="muted">never run</span>
                   )}
                 </td>
                 <td>{formatDateTime(pipeline.updated_at)}</td>
                 <td className="actions">
+                  <Link to={`/pipelines/${pipeline.id}/runs`} className="button-link" data-testid="pipeline-runs">
+                    Runs
+                  </Link>
                   <button type="button" className="danger" data-testid="pipeline-delete" onClick={() => void remove(pipeline)}>
                     Delete
                   </button>

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { LogLine, LogPage, Run } from "../api/types";
 import { RunStream, backoffDelay, mergeLines, runSocketUrl } from "./runStream";
-import type { SocketLike } from "./runStream";
+import type { RunUpdate, SocketLike } from "./runStream";
 
 const line = (seq: number): LogLine => ({ seq, ts: `t${seq}`, level: "info", text: `line ${seq}` });
 
@@ -14,10 +14,16 @@ const run = (status: Run["status"]): Run => ({
   engine: "spark",
   parameters: {},
   status,
+  trigger: "manual",
+  schedule: null,
+  attempt: 1,
+  retry_of: null,
   created_by: "ada",
   created_at: "2026-01-01T00:00:00Z",
+  not_before: null,
   started_at: null,
   finished_at: null,
+  duration_seconds: null,
   error: "",
 });
 
@@ -63,7 +69,8 @@ describe("run stream", () => {
   let pages: Map<number, LogPage>;
   let fetchLog: ReturnType<typeof vi.fn<(after: number) => Promise<LogPage>>>;
   let lines: LogLine[];
-  let runs: Run[];
+  let updates: RunUpdate[];
+  let opens: number;
   let states: string[];
 
   const start = () => {
@@ -75,8 +82,9 @@ describe("run stream", () => {
         return socket;
       },
       fetchLog,
-      onRun: (r) => runs.push(r),
+      onUpdate: (u) => updates.push(u),
       onLines: (l) => (lines = l),
+      onOpen: () => (opens += 1),
       onConnection: (state) => states.push(state),
       initialBackoffMs: 1000,
       maxBackoffMs: 8000,
@@ -91,7 +99,8 @@ describe("run stream", () => {
     pages = new Map();
     fetchLog = vi.fn((after: number) => Promise.resolve(pages.get(after) ?? { lines: [], next: after }));
     lines = [];
-    runs = [];
+    updates = [];
+    opens = 0;
     states = [];
   });
   afterEach(() => {
@@ -105,9 +114,21 @@ describe("run stream", () => {
     sockets[0]?.send({ type: "run.status", run: run("running") });
     sockets[0]?.send({ type: "run.log", lines: [line(3)] });
     await vi.advanceTimersByTimeAsync(0);
-    expect(runs.map((r) => r.status)).toEqual(["running"]);
+    expect(updates.map((u) => u.type === "run.status" && u.run.status)).toEqual(["running"]);
     expect(lines.map((l) => l.seq)).toEqual([1, 2, 3]);
     expect(fetchLog.mock.calls.map((c) => c[0])).toEqual([0, 2]);
+    expect(opens).toBe(1);
+  });
+
+  it("passes node metrics and alerts on, and drops messages it does not understand", () => {
+    start();
+    sockets[0]?.open();
+    sockets[0]?.send({ type: "run.metrics", status: "running", nodes: [] });
+    sockets[0]?.send({ type: "run.alert", alerts: [{ node: "a", severity: "critical", message: "m", at: "t" }] });
+    sockets[0]?.send({ type: "run.metrics", nodes: "not a list" });
+    sockets[0]?.send({ type: "run.unknown" });
+    sockets[0]?.onmessage?.({ data: "{not json" } as MessageEvent);
+    expect(updates.map((u) => u.type)).toEqual(["run.metrics", "run.alert"]);
   });
 
   it("reconnects with backoff after a drop and fetches the lines it missed", async () => {
@@ -129,6 +150,7 @@ describe("run stream", () => {
 
     pages.set(1, { lines: [line(2), line(3)], next: 3 });
     sockets[2]?.open();
+    expect(opens).toBe(2);
     await vi.advanceTimersByTimeAsync(0);
     expect(fetchLog).toHaveBeenLastCalledWith(3);
     expect(lines.map((l) => l.seq)).toEqual([1, 2, 3]);

@@ -1,5 +1,5 @@
-import type { LogLine, LogPage, Run, RunSocketMessage } from "../api/types";
-import { TERMINAL_STATUSES } from "../api/types";
+import type { LogLine, LogPage, RunSocketMessage } from "../api/types";
+import { isTerminal } from "./status";
 
 /** The part of the browser WebSocket the stream uses, so tests can pass a fake. */
 export interface SocketLike {
@@ -12,12 +12,17 @@ export interface SocketLike {
 
 export type ConnectionState = "connecting" | "open" | "reconnecting" | "closed" | "not-found";
 
+/** Every message but the log lines, which the stream merges itself. */
+export type RunUpdate = Exclude<RunSocketMessage, { type: "run.log" }>;
+
 export interface RunStreamOptions {
   url: string;
   createSocket: (url: string) => SocketLike;
   fetchLog: (after: number) => Promise<LogPage>;
-  onRun: (run: Run) => void;
+  onUpdate: (update: RunUpdate) => void;
   onLines: (lines: LogLine[]) => void;
+  /** Called each time the socket (re)opens: the moment to re-read what pushes may have missed. */
+  onOpen?: () => void;
   onConnection: (state: ConnectionState, retryInMs?: number) => void;
   initialBackoffMs?: number;
   maxBackoffMs?: number;
@@ -29,10 +34,6 @@ export const NOT_FOUND_CLOSE_CODE = 4404;
 export function runSocketUrl(runId: number, location: Pick<Location, "protocol" | "host">): string {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   return `${scheme}://${location.host}/ws/runs/${runId}/`;
-}
-
-export function isTerminal(status: string): boolean {
-  return (TERMINAL_STATUSES as readonly string[]).includes(status);
 }
 
 /** Lines ordered by `seq` without duplicates, keeping at most the newest `max`. */
@@ -55,18 +56,28 @@ function parseMessage(data: unknown): RunSocketMessage | null {
     const value: unknown = JSON.parse(data);
     if (typeof value !== "object" || value === null || !("type" in value)) return null;
     const message = value as RunSocketMessage;
-    if (message.type === "run.status" && typeof message.run === "object") return message;
-    if (message.type === "run.log" && Array.isArray(message.lines)) return message;
-    return null;
+    switch (message.type) {
+      case "run.status":
+        return typeof message.run === "object" && message.run !== null ? message : null;
+      case "run.log":
+        return Array.isArray(message.lines) ? message : null;
+      case "run.metrics":
+        return Array.isArray(message.nodes) ? message : null;
+      case "run.alert":
+        return Array.isArray(message.alerts) ? message : null;
+      default:
+        return null;
+    }
   } catch {
     return null;
   }
 }
 
 /**
- * Follows one run: status and log lines from the websocket, with reconnects (exponential backoff)
- * and a catch-up from `GET /api/runs/{id}/log/?after=` whenever the socket (re)opens, so lines
- * printed while disconnected are not lost. Lines are merged by `seq`, so overlaps are harmless.
+ * Follows one run over the websocket (status, nodes, metrics, alerts and log lines), with reconnects
+ * (exponential backoff) and a catch-up from `GET /api/runs/{id}/log/?after=` whenever the socket
+ * (re)opens, so lines printed while disconnected are not lost. Lines are merged by `seq`, so
+ * overlaps are harmless.
  */
 export class RunStream {
   private readonly options: RunStreamOptions;
@@ -115,6 +126,7 @@ export class RunStream {
     socket.onopen = () => {
       this.attempt = 0;
       this.options.onConnection("open");
+      this.options.onOpen?.();
       void this.catchUp();
     };
     socket.onmessage = (event) => this.handleMessage(event.data);
@@ -125,14 +137,14 @@ export class RunStream {
   private handleMessage(data: unknown): void {
     const message = parseMessage(data);
     if (!message) return;
-    if (message.type === "run.status") {
-      this.options.onRun(message.run);
-      if (isTerminal(message.run.status) && !this.finished) {
-        this.finished = true;
-        void this.catchUp();
-      }
-    } else {
+    if (message.type === "run.log") {
       this.addLines(message.lines);
+      return;
+    }
+    this.options.onUpdate(message);
+    if (message.type === "run.status" && isTerminal(message.run.status) && !this.finished) {
+      this.finished = true;
+      void this.catchUp();
     }
   }
 

@@ -18,23 +18,36 @@ class _Metrics:
     (DataFrame.observe) and printed after the writes, one `STUDIO_METRIC {json}` line each."""
 
     def __init__(self) -> None:
-        self.observed: list[tuple[str, str, str | list[str]]] = []  # (name, node, port or rules)
+        # (observation, its value holding the rows, node, port or quality rules)
+        self.observed: list[tuple[str, str, str, str | list[str]]] = []
         self.observations: dict[str, Observation] = {}
         self.streamed: dict[str, dict[int, dict[str, dict]]] = {}  # query -> batch -> name -> row
 
+    # Each observation is a plan node Spark cannot fuse with its neighbours, so ports share them
+    # where they can (rows_where, same_rows).
     def rows(self, df: DataFrame, node: str, port: str) -> DataFrame:
-        return self.observe(df, f"{node}.{port}", node, port, [])
+        self.observed.append((f"{node}.{port}", "rows", node, port))
+        return self.observe(df, f"{node}.{port}", [F.count(F.lit(1)).alias("rows")])
+
+    def rows_where(self, df: DataFrame, condition: Column, node: str, source: str, port: str) -> DataFrame:
+        """A filter whose input feeds nothing else: one observation counts both its input's rows
+        and the rows that pass."""
+        self.observed += [(f"{node}.out", "input", source, port), (f"{node}.out", "rows", node, "out")]
+        counts = [F.count(F.lit(1)).alias("input"), F.count(F.when(condition, 1)).alias("rows")]
+        return self.observe(df, f"{node}.out", counts).where(condition)
+
+    def same_rows(self, df: DataFrame, counted: str, node: str, port: str) -> DataFrame:
+        """A port with exactly the rows of one counted already (`counted`) reports that count."""
+        self.observed.append((counted, "rows", node, port))
+        return df
 
     def rules(self, df: DataFrame, node: str, rules: list[str]) -> DataFrame:
         failed = [F.count(F.when(F.array_contains("_failed_rules", rule), 1)) for rule in rules]
         counts = [count.alias(f"failed_{i}") for i, count in enumerate(failed)]
-        return self.observe(df, f"{node}.rules", node, rules, counts)
+        self.observed.append((f"{node}.rules", "rows", node, rules))
+        return self.observe(df, f"{node}.rules", [F.count(F.lit(1)).alias("rows"), *counts])
 
-    def observe(
-        self, df: DataFrame, name: str, node: str, what: str | list[str], counts: list[Column]
-    ) -> DataFrame:
-        self.observed.append((name, node, what))
-        metrics = [F.count(F.lit(1)).alias("rows"), *counts]
+    def observe(self, df: DataFrame, name: str, metrics: list[Column]) -> DataFrame:
         if df.isStreaming:
             return df.observe(name, *metrics)
         self.observations[name] = Observation(name)
@@ -42,9 +55,9 @@ class _Metrics:
 
     def report(self) -> None:
         deadline = time.monotonic() + 2
-        for name, node, what in self.observed:
+        for name, field, node, what in self.observed:
             values = self.values(name, deadline)
-            rows = values.get("rows") or 0
+            rows = values.get(field) or 0
             if isinstance(what, str):
                 _metric({"node": node, "port": what, "rows": rows})
                 continue
@@ -78,17 +91,16 @@ def build(spark: SparkSession) -> None:
         .schema("`kind` STRING, `at` TIMESTAMP, `payload` STRING, `day` DATE")
         .load(os.path.abspath("landing/events/*.json"))
     )
-    events = metrics.rows(events, "events", "out")
     # recent: Recent clicks (transform.filter)
-    recent = events.where(F.expr("`kind` IN ('click', 'view') AND `at` >= TIMESTAMP '2026-01-01 00:00:00' AND `payload` IS NOT NULL"))
-    recent = metrics.rows(recent, "recent", "out")
+    recent = metrics.rows_where(events, F.expr("`kind` IN ('click', 'view') AND `at` >= TIMESTAMP '2026-01-01 00:00:00' AND `payload` IS NOT NULL"), "recent", "events", "out")
     # to_csv: (sink.file)
-    to_csv = metrics.rows(recent, "to_csv", "in")
+    to_csv = metrics.same_rows(recent, "recent.out", "to_csv", "in")
     (
         to_csv.write.format("csv")
         .mode("append")
         .options(
             header=True,
+            escape='"',
             timestampFormat="yyyy-MM-dd HH:mm:ss[.SSS]",
             ignoreLeadingWhiteSpace=False,
             ignoreTrailingWhiteSpace=False,

@@ -18,23 +18,36 @@ class _Metrics:
     (DataFrame.observe) and printed after the writes, one `STUDIO_METRIC {json}` line each."""
 
     def __init__(self) -> None:
-        self.observed: list[tuple[str, str, str | list[str]]] = []  # (name, node, port or rules)
+        # (observation, its value holding the rows, node, port or quality rules)
+        self.observed: list[tuple[str, str, str, str | list[str]]] = []
         self.observations: dict[str, Observation] = {}
         self.streamed: dict[str, dict[int, dict[str, dict]]] = {}  # query -> batch -> name -> row
 
+    # Each observation is a plan node Spark cannot fuse with its neighbours, so ports share them
+    # where they can (rows_where, same_rows).
     def rows(self, df: DataFrame, node: str, port: str) -> DataFrame:
-        return self.observe(df, f"{node}.{port}", node, port, [])
+        self.observed.append((f"{node}.{port}", "rows", node, port))
+        return self.observe(df, f"{node}.{port}", [F.count(F.lit(1)).alias("rows")])
+
+    def rows_where(self, df: DataFrame, condition: Column, node: str, source: str, port: str) -> DataFrame:
+        """A filter whose input feeds nothing else: one observation counts both its input's rows
+        and the rows that pass."""
+        self.observed += [(f"{node}.out", "input", source, port), (f"{node}.out", "rows", node, "out")]
+        counts = [F.count(F.lit(1)).alias("input"), F.count(F.when(condition, 1)).alias("rows")]
+        return self.observe(df, f"{node}.out", counts).where(condition)
+
+    def same_rows(self, df: DataFrame, counted: str, node: str, port: str) -> DataFrame:
+        """A port with exactly the rows of one counted already (`counted`) reports that count."""
+        self.observed.append((counted, "rows", node, port))
+        return df
 
     def rules(self, df: DataFrame, node: str, rules: list[str]) -> DataFrame:
         failed = [F.count(F.when(F.array_contains("_failed_rules", rule), 1)) for rule in rules]
         counts = [count.alias(f"failed_{i}") for i, count in enumerate(failed)]
-        return self.observe(df, f"{node}.rules", node, rules, counts)
+        self.observed.append((f"{node}.rules", "rows", node, rules))
+        return self.observe(df, f"{node}.rules", [F.count(F.lit(1)).alias("rows"), *counts])
 
-    def observe(
-        self, df: DataFrame, name: str, node: str, what: str | list[str], counts: list[Column]
-    ) -> DataFrame:
-        self.observed.append((name, node, what))
-        metrics = [F.count(F.lit(1)).alias("rows"), *counts]
+    def observe(self, df: DataFrame, name: str, metrics: list[Column]) -> DataFrame:
         if df.isStreaming:
             return df.observe(name, *metrics)
         self.observations[name] = Observation(name)
@@ -42,9 +55,9 @@ class _Metrics:
 
     def report(self) -> None:
         deadline = time.monotonic() + 2
-        for name, node, what in self.observed:
+        for name, field, node, what in self.observed:
             values = self.values(name, deadline)
-            rows = values.get("rows") or 0
+            rows = values.get(field) or 0
             if isinstance(what, str):
                 _metric({"node": node, "port": what, "rows": rows})
                 continue
@@ -77,6 +90,7 @@ def build(spark: SparkSession) -> None:
         .options(
             header=True,
             sep=",",
+            escape='"',
             nullValue="",
             ignoreLeadingWhiteSpace=False,
             ignoreTrailingWhiteSpace=False,
@@ -86,16 +100,14 @@ def build(spark: SparkSession) -> None:
         .schema("`order_id` BIGINT NOT NULL, `amount` DECIMAL(12,2), `order_date` DATE, `customer` STRING")
         .load(os.path.abspath("data/orders/2026-01-01/*.csv"))
     )
-    orders = metrics.rows(orders, "orders", "out")
     # big: (transform.filter)
-    big = orders.where(F.expr("`amount` > 100 AND `order_date` <= DATE '2026-01-01'"))
-    big = metrics.rows(big, "big", "out")
+    big = metrics.rows_where(orders, F.expr("`amount` > 100 AND `order_date` <= DATE '2026-01-01'"), "big", "orders", "out")
     # enriched: Totals (transform.derive)
     enriched = (
         big.withColumn("total", F.expr("ROUND(`amount` * 1.2, 2)"))
         .withColumn("band", F.expr("CASE WHEN `total` >= 1000 THEN 'large' ELSE 'normal' END"))
     )
-    enriched = metrics.rows(enriched, "enriched", "out")
+    enriched = metrics.same_rows(enriched, "big.out", "enriched", "out")
     # slim: (transform.select)
     slim = enriched.select(
         F.col("order_id"),
@@ -103,9 +115,9 @@ def build(spark: SparkSession) -> None:
         F.col("total").cast("double"),
         F.col("band"),
     )
-    slim = metrics.rows(slim, "slim", "out")
+    slim = metrics.same_rows(slim, "big.out", "slim", "out")
     # out: (sink.file)
-    out = metrics.rows(slim, "out", "in")
+    out = metrics.same_rows(slim, "big.out", "out", "in")
     out.write.format("parquet").mode("overwrite").save(os.path.abspath("out/big"))
     metrics.report()
 

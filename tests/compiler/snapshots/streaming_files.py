@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import threading
 import time
 
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
@@ -22,23 +24,36 @@ class _Metrics:
     (DataFrame.observe) and printed after the writes, one `STUDIO_METRIC {json}` line each."""
 
     def __init__(self) -> None:
-        self.observed: list[tuple[str, str, str | list[str]]] = []  # (name, node, port or rules)
+        # (observation, its value holding the rows, node, port or quality rules)
+        self.observed: list[tuple[str, str, str, str | list[str]]] = []
         self.observations: dict[str, Observation] = {}
         self.streamed: dict[str, dict[int, dict[str, dict]]] = {}  # query -> batch -> name -> row
 
+    # Each observation is a plan node Spark cannot fuse with its neighbours, so ports share them
+    # where they can (rows_where, same_rows).
     def rows(self, df: DataFrame, node: str, port: str) -> DataFrame:
-        return self.observe(df, f"{node}.{port}", node, port, [])
+        self.observed.append((f"{node}.{port}", "rows", node, port))
+        return self.observe(df, f"{node}.{port}", [F.count(F.lit(1)).alias("rows")])
+
+    def rows_where(self, df: DataFrame, condition: Column, node: str, source: str, port: str) -> DataFrame:
+        """A filter whose input feeds nothing else: one observation counts both its input's rows
+        and the rows that pass."""
+        self.observed += [(f"{node}.out", "input", source, port), (f"{node}.out", "rows", node, "out")]
+        counts = [F.count(F.lit(1)).alias("input"), F.count(F.when(condition, 1)).alias("rows")]
+        return self.observe(df, f"{node}.out", counts).where(condition)
+
+    def same_rows(self, df: DataFrame, counted: str, node: str, port: str) -> DataFrame:
+        """A port with exactly the rows of one counted already (`counted`) reports that count."""
+        self.observed.append((counted, "rows", node, port))
+        return df
 
     def rules(self, df: DataFrame, node: str, rules: list[str]) -> DataFrame:
         failed = [F.count(F.when(F.array_contains("_failed_rules", rule), 1)) for rule in rules]
         counts = [count.alias(f"failed_{i}") for i, count in enumerate(failed)]
-        return self.observe(df, f"{node}.rules", node, rules, counts)
+        self.observed.append((f"{node}.rules", "rows", node, rules))
+        return self.observe(df, f"{node}.rules", [F.count(F.lit(1)).alias("rows"), *counts])
 
-    def observe(
-        self, df: DataFrame, name: str, node: str, what: str | list[str], counts: list[Column]
-    ) -> DataFrame:
-        self.observed.append((name, node, what))
-        metrics = [F.count(F.lit(1)).alias("rows"), *counts]
+    def observe(self, df: DataFrame, name: str, metrics: list[Column]) -> DataFrame:
         if df.isStreaming:
             return df.observe(name, *metrics)
         self.observations[name] = Observation(name)
@@ -46,9 +61,9 @@ class _Metrics:
 
     def report(self) -> None:
         deadline = time.monotonic() + 2
-        for name, node, what in self.observed:
+        for name, field, node, what in self.observed:
             values = self.values(name, deadline)
-            rows = values.get("rows") or 0
+            rows = values.get(field) or 0
             if isinstance(what, str):
                 _metric({"node": node, "port": what, "rows": rows})
                 continue
@@ -74,13 +89,18 @@ class _Metrics:
 
 
 def _await_streams(metrics: _Metrics, queries: list[StreamingQuery]) -> None:
-    """Wait for the streaming queries, collecting each micro-batch's metrics; if one fails, stop
-    the others."""
+    """Wait for the streaming queries, printing each micro-batch's metrics as it completes. SIGTERM
+    (the runner's stop) stops them gracefully: each finishes its current micro-batch, so its
+    checkpoint holds everything it wrote, then stops. If one query fails, the others are stopped."""
+    stop = _stop_requested()
     try:
         while any(q.isActive for q in queries):
             for query in queries:
                 query.awaitTermination(1)
                 _collect(metrics, query)
+            if stop.is_set():
+                for query in queries:
+                    _stop_between_batches(query)
         for query in queries:
             query.awaitTermination()
             _collect(metrics, query)
@@ -90,11 +110,42 @@ def _await_streams(metrics: _Metrics, queries: list[StreamingQuery]) -> None:
                 query.stop()
 
 
+def _stop_requested() -> threading.Event:
+    """Set by SIGTERM when the job runs as a program; build() called from another thread is
+    stopped by its caller."""
+    requested = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: requested.set())
+    return requested
+
+
+def _stop_between_batches(query: StreamingQuery) -> None:
+    while query.isActive and query.status["isTriggerActive"]:
+        time.sleep(0.1)
+    query.stop()
+
+
 def _collect(metrics: _Metrics, query: StreamingQuery) -> None:
+    """Print the metrics of each micro-batch the query completed since the last call, one
+    `STUDIO_METRIC` line per node port and rule with its batch id and the batch's duration."""
     batches = metrics.streamed.setdefault(str(query.id), {})
     for progress in query.recentProgress:
         observed = progress.observedMetrics or {}
+        if not observed or progress.batchId in batches:
+            continue  # an idle trigger (no new data), or a batch printed already
         batches[progress.batchId] = {name: row.asDict() for name, row in observed.items()}
+        for name, field, node, what in metrics.observed:
+            values = batches[progress.batchId].get(name)
+            if values is None:
+                continue
+            rows = values.get(field) or 0
+            batch = {"batch": progress.batchId}
+            if isinstance(what, str):
+                _metric({"node": node, "port": what, "rows": rows, **batch, "duration_ms": progress.batchDuration})
+                continue
+            for i, rule in enumerate(what):
+                failed = values.get(f"failed_{i}") or 0
+                _metric({"node": node, "rule": rule, "passed": rows - failed, "failed": failed, **batch})
 
 
 def _checkpoint(node: str) -> str:

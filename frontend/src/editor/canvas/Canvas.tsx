@@ -13,7 +13,8 @@ const DELETE_KEYS = ["Delete", "Backspace"];
 const FIT_VIEW_OPTIONS = { maxZoom: 1, padding: 0.2 };
 const EDGE_OPTIONS = { interactionWidth: 16 };
 
-export function Canvas() {
+/** `readOnly`: nodes can be selected (to read their settings) but not moved, connected or deleted. */
+export function Canvas({ readOnly = false }: { readOnly?: boolean }) {
   const nodes = useEditorStore((s) => s.nodes);
   const edges = useEditorStore((s) => s.edges);
   const onNodesChange = useEditorStore((s) => s.onNodesChange);
@@ -38,10 +39,10 @@ export function Canvas() {
     (event: DragEvent) => {
       event.preventDefault();
       const type = event.dataTransfer.getData(NODE_DRAG_TYPE) || event.dataTransfer.getData("text/plain");
-      if (!isNodeType(type)) return;
+      if (readOnly || !isNodeType(type)) return;
       addNode(type, screenToFlowPosition({ x: event.clientX, y: event.clientY }));
     },
-    [addNode, screenToFlowPosition],
+    [addNode, screenToFlowPosition, readOnly],
   );
 
   return (
@@ -54,7 +55,9 @@ export function Canvas() {
         onEdgesChange={onEdgesChange}
         onConnect={onConnect}
         isValidConnection={isValidConnection}
-        deleteKeyCode={DELETE_KEYS}
+        deleteKeyCode={readOnly ? null : DELETE_KEYS}
+        nodesDraggable={!readOnly}
+        nodesConnectable={!readOnly}
         fitView={fitOnMount}
         fitViewOptions={FIT_VIEW_OPTIONS}
         minZoom={0.2}

@@ -1,5 +1,5 @@
 import { Handle, Position } from "@xyflow/react";
-import type { CSSProperties } from "react";
+import type { CSSProperties, ReactNode } from "react";
 import { nodeSpec } from "../model/catalog";
 import type { PortSpec } from "../model/catalog";
 import type { PipelineNodeData } from "../model/flow";
@@ -18,10 +18,14 @@ interface Props {
   errorCount: number;
   warningCount: number;
   testId?: string;
+  /** Extra classes (the run page adds the node's status). */
+  className?: string;
+  /** Shown under the title (the run page shows the node's status and rows). */
+  children?: ReactNode;
 }
 
 /** What a pipeline node looks like: title, id, ports as handles (handle id = port name), problem badge. */
-export function NodeBody({ id, data, selected, errorCount, warningCount, testId }: Props) {
+export function NodeBody({ id, data, selected, errorCount, warningCount, testId, className, children }: Props) {
   const spec = nodeSpec(data.nodeType);
   const inputs = spec ? spec.inputs : FALLBACK_INPUTS;
   const outputs = spec ? spec.outputs : FALLBACK_OUTPUTS;
@@ -29,6 +33,7 @@ export function NodeBody({ id, data, selected, errorCount, warningCount, testId 
   const classes = ["pipeline-node", `category-${category}`];
   if (selected) classes.push("selected");
   if (errorCount > 0) classes.push("has-errors");
+  if (className) classes.push(className);
 
   return (
     <div className={classes.join(" ")} data-testid={testId} data-node-type={data.nodeType}>
@@ -63,6 +68,7 @@ export function NodeBody({ id, data, selected, errorCount, warningCount, testId 
           <span>{outputs.length > 1 && outputs.map((p) => p.name).join(" / ")}</span>
         </div>
       )}
+      {children}
       {outputs.map((port, index) => (
         <Handle
           key={`out-${port.name}`}

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from runners.engines import job_spec
 from runners.jobs import run_job
-from runners.output import LogLine, NodeMetric, Output
+from runners.output import Alert, LogLine, NodeMetric, Output, QualityResult, SourceLag
 from studio.pipelines.management.cli import add_document_arguments, compile_or_fail
 
 
@@ -34,8 +34,12 @@ class Command(BaseCommand):
                 elif isinstance(item, NodeMetric):
                     batch = f" batch {item.batch}" if item.batch is not None else ""
                     self.stdout.write(f"metric {item.node}.{item.port}{batch}: {item.rows} rows")
-                else:
+                elif isinstance(item, QualityResult):
                     self.stdout.write(f"quality {item.node}.{item.rule}: {item.passed} passed, {item.failed} failed")
+                elif isinstance(item, SourceLag):
+                    self.stdout.write(f"lag {item.node}: {item.lag} records behind")
+                elif isinstance(item, Alert):
+                    self.stdout.write(f"ALERT [{item.severity}] {item.node}: {item.message}")
 
         result = run_job(spec, on_output=show, timeout=options["timeout"])
         if not result.succeeded:

@@ -1,0 +1,191 @@
+import { useEffect, useMemo, useState } from "react";
+import { Link, useNavigate, useParams } from "react-router";
+import { ApiError } from "../api/client";
+import { api } from "../api/endpoints";
+import { errorSentence, errorSentences, isAbort, validationResultOf } from "../api/errors";
+import { ENGINES } from "../api/types";
+import type { Diagnostic, Engine, ParameterValues, PipelineDetail, Run, WorkspaceRole } from "../api/types";
+import { useMe } from "../auth/session";
+import { parseDocument } from "../editor/model/document";
+import { DiagnosticList, ErrorMessages } from "../ui/Messages";
+import { hasActiveRun } from "./history";
+import { RunHistory } from "./RunHistory";
+import { RunParametersModal } from "./RunParametersModal";
+import { RunPolicyForm } from "./RunPolicyForm";
+import { SchedulesPanel } from "./SchedulesPanel";
+
+/** While a run of the pipeline is active, the history is read again this often. */
+const HISTORY_REFRESH_MS = 5000;
+const HISTORY_LIMIT = 100;
+const ROLES: readonly WorkspaceRole[] = ["viewer", "editor", "operator", "admin"];
+
+function allows(role: WorkspaceRole | undefined, least: WorkspaceRole): boolean {
+  // No membership listed (an instance superuser): the server decides.
+  return role === undefined || ROLES.indexOf(role) >= ROLES.indexOf(least);
+}
+
+/** `/pipelines/:id/runs`: run history with durations, manual runs with parameters, schedules and run settings. */
+export function PipelineRunsPage() {
+  const pipelineId = Number(useParams()["id"]);
+  const [pipeline, setPipeline] = useState<PipelineDetail | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  useEffect(() => {
+    if (!Number.isInteger(pipelineId) || pipelineId <= 0) {
+      setError("There is no pipeline at this address.");
+      return;
+    }
+    const controller = new AbortController();
+    setPipeline(null);
+    setError(null);
+    api.pipelines.get(pipelineId, controller.signal).then(setPipeline, (e: unknown) => {
+      if (isAbort(e)) return;
+      setError(
+        e instanceof ApiError && e.status === 404 ? "This pipeline does not exist, or you are not a member of its workspace." : errorSentence(e),
+      );
+    });
+    return () => controller.abort();
+  }, [pipelineId]);
+
+  if (error) {
+    return (
+      <div className="page-message" role="alert">
+        <p>{error}</p>
+        <Link to="/">Back to pipelines</Link>
+      </div>
+    );
+  }
+  if (!pipeline) return <p className="page-message">Loading the pipeline…</p>;
+  return <PipelineRuns key={pipeline.id} pipeline={pipeline} onChange={setPipeline} />;
+}
+
+function useRunHistory(pipelineId: number): { runs: Run[] | null; error: string | null; reload: () => void } {
+  const [runs, setRuns] = useState<Run[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [generation, setGeneration] = useState(0);
+
+  useEffect(() => {
+    const controller = new AbortController();
+    api.runs.history(pipelineId, HISTORY_LIMIT, controller.signal).then(
+      (list) => {
+        setRuns(list);
+        setError(null);
+      },
+      (e: unknown) => {
+        if (!isAbort(e)) setError(errorSentence(e));
+      },
+    );
+    return () => controller.abort();
+  }, [pipelineId, generation]);
+
+  const active = runs !== null && hasActiveRun(runs);
+  useEffect(() => {
+    if (!active) return;
+    const timer = setTimeout(() => setGeneration((n) => n + 1), HISTORY_REFRESH_MS);
+    return () => clearTimeout(timer);
+  }, [active, runs]);
+
+  return { runs, error, reload: () => setGeneration((n) => n + 1) };
+}
+
+type StartProblem = { kind: "invalid"; errors: Diagnostic[] } | { kind: "failed"; messages: string[] };
+
+function PipelineRuns({ pipeline, onChange }: { pipeline: PipelineDetail; onChange: (pipeline: PipelineDetail) => void }) {
+  const navigate = useNavigate();
+  const me = useMe();
+  const role = me.workspaces.find((w) => w.slug === pipeline.workspace)?.role;
+  const parameters = useMemo(() => parseDocument(pipeline.document, pipeline.name).parameters, [pipeline]);
+  const { runs, error, reload } = useRunHistory(pipeline.id);
+  const [engine, setEngine] = useState<Engine>("spark");
+  const [asking, setAsking] = useState(false);
+  const [starting, setStarting] = useState(false);
+  const [problem, setProblem] = useState<StartProblem | null>(null);
+
+  const start = async (values: ParameterValues) => {
+    setAsking(false);
+    setStarting(true);
+    setProblem(null);
+    try {
+      const run = await api.runs.start(pipeline.id, { engine, parameters: values });
+      void navigate(`/runs/${run.id}`);
+    } catch (e) {
+      const invalid = validationResultOf(e);
+      setProblem(invalid ? { kind: "invalid", errors: invalid.errors } : { kind: "failed", messages: errorSentences(e) });
+      setStarting(false);
+    }
+  };
+
+  const canRun = allows(role, "operator");
+  const runnable = pipeline.latest_version !== null;
+
+  return (
+    <main className="page pipeline-runs" data-testid="pipeline-runs-page">
+      <div className="page-header">
+        <Link to="/" className="back-link">
+          ← Pipelines
+        </Link>
+        <h1>{pipeline.name}</h1>
+        <Link to={`/pipelines/${pipeline.id}`} data-testid="open-editor">
+          Open in the editor
+        </Link>
+        <span className="spacer" />
+        <label className="inline-field">
+          Engine
+          <select data-testid="run-engine" value={engine} onChange={(e) => setEngine(ENGINES.find((x) => x === e.target.value) ?? "spark")}>
+            {ENGINES.map((e) => (
+              <option key={e} value={e}>
+                {e}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button
+          type="button"
+          className="primary"
+          data-testid="run-now"
+          disabled={!canRun || !runnable || starting}
+          title={!runnable ? "Save a version in the editor first." : !canRun ? "Operators may start runs." : undefined}
+          onClick={() => (parameters.length > 0 ? setAsking(true) : void start({}))}
+        >
+          {starting ? "Starting…" : `Run v${pipeline.latest_version ?? "–"} now`}
+        </button>
+      </div>
+      {problem && (
+        <div className="banner" data-testid="run-errors">
+          {problem.kind === "invalid" ? (
+            <div className="error-box" role="alert">
+              <p>The latest version cannot run on {engine}:</p>
+              <DiagnosticList diagnostics={problem.errors} />
+            </div>
+          ) : (
+            <ErrorMessages messages={problem.messages} />
+          )}
+        </div>
+      )}
+
+      <section aria-label="Run history">
+        <div className="section-head">
+          <h2>Run history</h2>
+          <button type="button" onClick={reload} data-testid="history-refresh">
+            Refresh
+          </button>
+        </div>
+        {error && <ErrorMessages messages={[error]} />}
+        {runs === null && !error && <p className="muted">Loading runs…</p>}
+        {runs !== null && <RunHistory runs={runs} />}
+      </section>
+
+      <section aria-label="Schedules">
+        <h2>Schedules</h2>
+        <SchedulesPanel pipelineId={pipeline.id} parameters={parameters} canRun={canRun} />
+      </section>
+
+      <section aria-label="Run settings">
+        <h2>Run settings</h2>
+        <RunPolicyForm pipeline={pipeline} canChange={allows(role, "editor")} onSaved={onChange} />
+      </section>
+
+      {asking && <RunParametersModal parameters={parameters} engine={engine} onRun={(values) => void start(values)} onClose={() => setAsking(false)} />}
+    </main>
+  );
+}

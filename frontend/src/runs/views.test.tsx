@@ -1,0 +1,108 @@
+import { renderToStaticMarkup } from "react-dom/server";
+import { describe, expect, it } from "vitest";
+import type { LogLine } from "../api/types";
+import type { PipelineParameter } from "../editor/model/document";
+import { eventOf, nodeOf } from "./fixtures";
+import { countLevels, filterLines, logTime } from "./logView";
+import { LogTail } from "./LogTail";
+import { ParameterFields, parameterDraft, parameterValues } from "./ParameterFields";
+import { RunAlerts, deliverySummary } from "./RunAlerts";
+import { RunProgress } from "./RunProgress";
+import { RunTimeline } from "./RunTimeline";
+
+const line = (seq: number, level: LogLine["level"], text: string): LogLine => ({ seq, ts: "2026-01-01T10:11:12.345Z", level, text });
+
+describe("log tail", () => {
+  const lines = [line(1, "info", "starting"), line(2, "warning", "slow"), line(3, "error", "boom")];
+
+  it("filters by level and counts each", () => {
+    expect(filterLines(lines, "all")).toBe(lines);
+    expect(filterLines(lines, "warning").map((l) => l.seq)).toEqual([2, 3]);
+    expect(filterLines(lines, "error").map((l) => l.seq)).toEqual([3]);
+    expect(countLevels(lines)).toEqual({ info: 1, warning: 1, error: 1 });
+    expect(logTime("2026-01-01T10:11:12.345Z")).toBe("10:11:12.345");
+  });
+
+  it("shows each line with its level", () => {
+    const html = renderToStaticMarkup(<LogTail lines={lines} finished={false} />);
+    expect(html).toContain('data-level="warning"');
+    expect(html).toContain('<span class="log-level">ERROR</span>boom');
+    expect(html).toContain("1 error<");
+    expect(renderToStaticMarkup(<LogTail lines={[]} finished={false} />)).toContain("Waiting for log lines");
+  });
+});
+
+describe("run page parts", () => {
+  it("lists transitions with their reasons and the time between them", () => {
+    const html = renderToStaticMarkup(
+      <RunTimeline
+        events={[
+          eventOf(null, "queued", "2026-01-01T00:00:00Z", "Started by ada."),
+          eventOf("queued", "starting", "2026-01-01T00:00:01.5Z", "Claimed by the worker on host (pid 7)."),
+        ]}
+      />,
+    );
+    expect(html.match(/data-testid="run-event"/g)).toHaveLength(2);
+    expect(html).toContain("Claimed by the worker on host (pid 7).");
+    expect(html).toContain("(+1.5 s)");
+    expect(html).toContain("created");
+  });
+
+  it("shows alerts newest first with their severity", () => {
+    const html = renderToStaticMarkup(
+      <RunAlerts
+        alerts={[
+          { node: "watch", severity: "warning", message: "first", at: "2026-01-01T00:00:00Z" },
+          { node: "watch", severity: "critical", message: "second", at: "2026-01-01T00:00:01Z" },
+        ]}
+      />,
+    );
+    expect(html.indexOf("second")).toBeLessThan(html.indexOf("first"));
+    expect(html).toContain("alert-critical");
+    const delivery = (status: "pending" | "delivered" | "failed") => ({
+      id: 1,
+      webhook: 1,
+      url: "https://hooks.example/a",
+      status,
+      attempts: 1,
+      next_attempt_at: null,
+      delivered_at: null,
+    });
+    expect(deliverySummary([delivery("delivered"), delivery("failed"), delivery("delivered")])).toBe("webhooks: 2 delivered, 1 failed");
+    expect(deliverySummary([])).toBeNull();
+    expect(renderToStaticMarkup(<RunAlerts alerts={[]} />)).toContain("No alerts.");
+  });
+
+  it("shows progress as a bar with the nodes done", () => {
+    const html = renderToStaticMarkup(<RunProgress nodes={[nodeOf("a", { status: "succeeded" }), nodeOf("b")]} status="running" />);
+    expect(html).toContain('aria-valuenow="50"');
+    expect(html).toContain("1 of 2 nodes done (50%)");
+  });
+});
+
+describe("parameter fields", () => {
+  const parameters: PipelineParameter[] = [
+    { name: "min_amount", type: "double", default: 250 },
+    { name: "dry_run", type: "boolean", default: false },
+    { name: "day", type: "date", default: "2026-01-01" },
+  ];
+
+  it("start from the defaults (or given values) and give typed values back", () => {
+    const draft = parameterDraft(parameters, { day: "2026-02-02" });
+    expect(draft).toEqual({ min_amount: "250", dry_run: false, day: "2026-02-02" });
+    expect(parameterValues(parameters, { ...draft, min_amount: "99.5", dry_run: true })).toEqual({
+      min_amount: 99.5,
+      dry_run: true,
+      day: "2026-02-02",
+    });
+  });
+
+  it("render a field per parameter of the right kind", () => {
+    const html = renderToStaticMarkup(
+      <ParameterFields parameters={parameters} draft={parameterDraft(parameters)} onChange={() => undefined} testIdPrefix="p" />,
+    );
+    expect(html).toContain('type="checkbox" data-testid="p-dry_run"');
+    expect(html).toContain('data-testid="p-day" type="date" value="2026-01-01"');
+    expect(html).toContain('data-testid="p-min_amount" type="text" value="250"');
+  });
+});

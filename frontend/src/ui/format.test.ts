@@ -1,0 +1,26 @@
+import { describe, expect, it } from "vitest";
+import { formatDuration, formatRelative } from "./format";
+
+describe("formatting", () => {
+  it("reads durations the way a person says them", () => {
+    expect([0.25, 4.56, 42.4, 60, 75, 3600, 3725].map(formatDuration)).toEqual([
+      "250 ms",
+      "4.6 s",
+      "42 s",
+      "1 min",
+      "1 min 15 s",
+      "1 h",
+      "1 h 02 min",
+    ]);
+    expect(formatDuration(null)).toBe("");
+  });
+
+  it("says how far a time is from now", () => {
+    const now = Date.parse("2026-01-01T12:00:00Z");
+    expect(formatRelative("2026-01-01T12:05:00Z", now)).toBe("in 5 min");
+    expect(formatRelative("2026-01-01T09:00:00Z", now)).toBe("3 h ago");
+    expect(formatRelative("2026-01-03T12:00:00Z", now)).toBe("in 2 d");
+    expect(formatRelative("2026-01-01T12:00:10Z", now)).toBe("just now");
+    expect(formatRelative(null, now)).toBe("");
+  });
+});

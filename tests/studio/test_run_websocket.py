@@ -1,0 +1,128 @@
+"""The run websocket streams a run only to users who may see it (when they connect and while they
+watch), carries each run's own messages only, and pushes node metrics and alerts."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.routing import URLRouter
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import AnonymousUser
+from django.urls import path
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from runners.output import NodeMetric
+from studio.access.models import Membership
+from studio.runs import events, services
+from studio.runs.consumers import CLOSE_NOT_FOUND, RunConsumer
+from studio.runs.models import Run
+from tests.studio.documents import filter_pipeline
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def new_run(api: APIClient, name: str) -> int:
+    pipeline = api.post("/api/pipelines/", {"workspace": "team", "name": name, "document": filter_pipeline()},
+                        format="json").json()["id"]
+    response = api.post(f"/api/pipelines/{pipeline}/runs/", {}, format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()["id"]
+
+
+def socket(user: Any, run_id: int) -> WebsocketCommunicator:
+    router = URLRouter([path("ws/runs/<int:pk>/", RunConsumer.as_asgi())])
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        return await router({**scope, "user": user}, receive, send)
+
+    return WebsocketCommunicator(app, f"/ws/runs/{run_id}/")
+
+
+async def receive_where(watcher: WebsocketCommunicator, wanted: Any, *, skipped: list[dict[str, Any]] | None = None,
+                        ) -> dict[str, Any]:
+    """The first message `wanted` accepts; others (a parallel test session sharing the Redis layer may
+    publish for a run with the same id) are collected in `skipped`."""
+    for _ in range(50):
+        message = await watcher.receive_json_from(timeout=10)
+        if wanted(message):
+            return message
+        if skipped is not None:
+            skipped.append(message)
+    raise AssertionError("the expected message never came")
+
+
+def test_nobody_outside_the_workspace_can_watch_a_run(api: APIClient, outsider: Any) -> None:
+    run_id = new_run(api, "private")
+
+    async def scenario() -> None:
+        for user in (AnonymousUser(), outsider):
+            connected, code = await socket(user, run_id).connect()
+            assert not connected and code == CLOSE_NOT_FOUND
+        connected, code = await socket(outsider, run_id + 1000).connect()
+        assert not connected and code == CLOSE_NOT_FOUND
+
+    async_to_sync(scenario)()
+
+
+def test_a_watcher_removed_from_the_workspace_stops_receiving(api: APIClient, viewer: Any, workspace: Any,
+                                                               monkeypatch: Any) -> None:
+    monkeypatch.setattr(RunConsumer, "access_recheck_seconds", 0)
+    run_id = new_run(api, "revoked")
+
+    async def scenario() -> None:
+        watcher = socket(viewer, run_id)
+        connected, _ = await watcher.connect()
+        assert connected
+        first = await watcher.receive_json_from(timeout=10)
+        assert first["type"] == "run.status" and first["run"]["id"] == run_id
+
+        await sync_to_async(Membership.objects.filter(workspace=workspace, user=viewer).delete)()
+        await sync_to_async(services.run_cancel)(run=await sync_to_async(_run)(run_id))
+        closed = await watcher.receive_output(timeout=10)
+        assert closed == {"type": "websocket.close", "code": CLOSE_NOT_FOUND}
+
+    async_to_sync(scenario)()
+
+
+def test_a_watcher_gets_its_runs_messages_only_with_nodes_metrics_and_alerts(api: APIClient, viewer: Any) -> None:
+    watched, other = new_run(api, "watched"), new_run(api, "other")
+    at = timezone.now()
+
+    async def scenario() -> None:
+        watcher = socket(viewer, watched)
+        connected, _ = await watcher.connect()
+        assert connected
+        first = await watcher.receive_json_from(timeout=10)
+        assert first["type"] == "run.status" and first["run"]["status"] == "queued"
+        assert [n["status"] for n in first["nodes"]] == ["pending"] * 3
+
+        alert = events.alert_data(node="big", severity="critical", message="order 7 is huge", at=at, seq=3)
+        await sync_to_async(events.publish_alerts)(other, [alert | {"message": "not yours"}])
+        await sync_to_async(events.publish_alerts)(watched, [alert])
+        skipped: list[dict[str, Any]] = []
+        pushed = await receive_where(watcher, lambda m: m["type"] == "run.alert"
+                                     and m["alerts"][0]["message"] == "order 7 is huge", skipped=skipped)
+        assert pushed["alerts"] == [{"node": "big", "severity": "critical", "message": "order 7 is huge",
+                                     "at": at.isoformat().replace("+00:00", "Z"), "seq": 3}]
+        assert not [m for m in skipped if m["type"] == "run.alert" and m["alerts"][0]["message"] == "not yours"]
+
+        await sync_to_async(services.run_record_output)(
+            run_id=watched, output=[NodeMetric(node="orders", port="out", rows=4)])
+        metrics = await receive_where(watcher, lambda m: m["type"] == "run.metrics" and m["nodes"][0]["rows_out"] == 4)
+        assert metrics["status"] == "queued"
+        assert {n["node"]: n["rows_out"] for n in metrics["nodes"]} == {"orders": 4, "big": None, "out": None}
+
+        await sync_to_async(services.run_cancel)(run=await sync_to_async(_run)(watched))
+        status = await receive_where(watcher, lambda m: m["type"] == "run.status" and m.get("event"))
+        assert status["event"]["to_status"] == "cancelled"
+        assert {n["node"]: n["status"] for n in status["nodes"]}["orders"] == "succeeded"
+        assert {n["node"]: n["status"] for n in status["nodes"]}["big"] == "cancelled"
+        await watcher.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def _run(run_id: int) -> Run:
+    return Run.objects.get(pk=run_id)
