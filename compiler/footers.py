@@ -12,7 +12,7 @@ import glob
 import os
 import re
 
-from compiler.types import Field
+from compiler.types import Field, parse_type
 
 __all__ = ["arrow_type_name", "parquet_columns"]
 
@@ -21,10 +21,13 @@ _GLOB = re.compile(r"[*?\[{]")
 
 
 def arrow_type_name(arrow_type: object) -> str:
-    """The studio (Spark SQL) type name an Arrow type reads as; anything else reads as string."""
+    """The studio (Spark SQL) type name an Arrow type reads as (lists as `array<...>`); anything else
+    reads as string."""
     import pyarrow as pa
 
     assert isinstance(arrow_type, pa.DataType)
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        return f"array<{arrow_type_name(arrow_type.value_type)}>"
     if pa.types.is_boolean(arrow_type):
         return "boolean"
     if pa.types.is_int8(arrow_type) or pa.types.is_int16(arrow_type) or pa.types.is_int32(arrow_type):
@@ -75,7 +78,9 @@ def parquet_columns(path: str, data_dir: str | None) -> list[Field] | None:
         return None
     import pyarrow as pa
 
-    if any(arrow_type_name(f.type) == "string" and not pa.types.is_string(f.type) and not pa.types.is_large_string(f.type)
-           for f in schema):
+    names = [arrow_type_name(f.type) for f in schema]
+    if any(parse_type(name)[0] is None or (name == "string" and not pa.types.is_string(f.type)
+                                          and not pa.types.is_large_string(f.type))
+           for name, f in zip(names, schema)):
         return None  # nested or other types the format cannot declare: leave the columns to the job
-    return [Field(f.name, arrow_type_name(f.type), True) for f in schema]
+    return [Field(f.name, name, True) for name, f in zip(names, schema)]

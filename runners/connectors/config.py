@@ -21,6 +21,8 @@ __all__ = [
     "kafka_bootstrap_servers",
     "kafka_config",
     "load_catalog",
+    "option_flag",
+    "option_list",
 ]
 
 # librdkafka settings that hold secrets or connection details beyond the bootstrap address
@@ -32,6 +34,23 @@ DEFAULT_CATALOG_NAME = "studio"
 
 class ConfigError(RuntimeError):
     """A connector was asked to reach a service that is not configured."""
+
+
+def option_flag(value: Any, default: bool) -> bool:
+    """A data source's boolean option: `true`/`1`/`yes`/`on` (any case); unset or empty -> default."""
+    if value is None or value == "":
+        return default
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def option_list(value: Any) -> list[str]:
+    """A data source's list option: a JSON array or a comma-separated list; unset or empty -> []."""
+    if value is None or value == "":
+        return []
+    text = str(value).strip()
+    if text.startswith("["):
+        return [str(v) for v in json.loads(text)]
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _option(options: Mapping[str, Any] | None, name: str) -> str | None:

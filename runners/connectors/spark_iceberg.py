@@ -40,7 +40,7 @@ from runners.connectors.columns import (
     fields_from_spark,
     spark_ddl,
 )
-from runners.connectors.config import load_catalog
+from runners.connectors.config import load_catalog, option_flag, option_list
 from runners.connectors.files import read_text
 
 __all__ = ["StudioIcebergDataSource"]
@@ -49,21 +49,6 @@ TARGET_SPLIT_BYTES = 128 * 1024 * 1024
 # Rows an executor buffers before writing a data file (bounded memory, reasonably large files).
 ROWS_PER_FILE = 1_000_000
 BYTES_PER_FILE = 256 * 1024 * 1024
-
-
-def _bool(value: Any, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
-def _list(value: Any) -> list[str]:
-    if value is None or value == "":
-        return []
-    text = str(value).strip()
-    if text.startswith("["):
-        return [str(v) for v in json.loads(text)]
-    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _table_name(options: Any) -> str:
@@ -188,8 +173,8 @@ class IcebergStreamReader(DataSourceStreamReader):
         self.start_from = str(options.get("startFrom") or "current")
         if self.start_from not in ("current", "latest"):
             raise ValueError(f"Option 'startFrom' must be current or latest, not '{self.start_from}'.")
-        self.skip_overwrite = _bool(options.get("skipOverwriteSnapshots"), False)
-        self.skip_delete = _bool(options.get("skipDeleteSnapshots"), False)
+        self.skip_overwrite = option_flag(options.get("skipOverwriteSnapshots"), False)
+        self.skip_delete = option_flag(options.get("skipDeleteSnapshots"), False)
         self.max_snapshots = int(options.get("maxSnapshotsPerBatch") or 0)
         self._initial: dict[str, int] | None = None
         self._frontier: int | None = None
@@ -294,7 +279,7 @@ class _IcebergWriterBase:
         if overwrite and mode == "append":
             raise ValueError("Spark's overwrite save mode contradicts option mode='append'.")
         self.mode = mode
-        self.keys = _list(options.get("keys"))
+        self.keys = option_list(options.get("keys"))
         if mode == "upsert" and not self.keys:
             raise ValueError("Mode 'upsert' needs option 'keys' (the columns that identify a row).")
         self.overwrite_filter = options.get("overwriteFilter") or None
@@ -308,7 +293,7 @@ class _IcebergWriterBase:
             self.table_name,
             stored,
             partition_by=tables.parse_partition_by(options.get("partitionBy")),
-            create_if_missing=_bool(options.get("createIfMissing"), True),
+            create_if_missing=option_flag(options.get("createIfMissing"), True),
         )
         self.metadata_location = table.metadata_location
         self.query_id = options.get("queryId") or None

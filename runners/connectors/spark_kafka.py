@@ -12,7 +12,6 @@ and offset range. See runners/connectors/README.md for every option.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -40,6 +39,7 @@ from runners.connectors.columns import (
     spark_ddl,
     with_cdc_columns,
 )
+from runners.connectors.config import option_list
 from runners.connectors.kafka_io import (
     RangeStats,
     consumer,
@@ -54,21 +54,6 @@ from runners.connectors.kafka_io import (
 __all__ = ["StudioKafkaDataSource"]
 
 DEFAULT_MAX_RECORDS_PER_BATCH = 100_000
-
-
-def _bool(value: Any, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
-
-
-def _list(value: Any) -> list[str]:
-    if value is None or value == "":
-        return []
-    text = str(value).strip()
-    if text.startswith("["):
-        return [str(v) for v in json.loads(text)]
-    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _plain_options(options: Any) -> dict[str, str]:
@@ -101,7 +86,7 @@ class _ReadSettings:
 
     def __init__(self, options: Any, schema: Any) -> None:
         self.options = _plain_options(options)
-        self.topics = _list(_required(options, "topic"))
+        self.topics = option_list(_required(options, "topic"))
         self.format = str(options.get("format") or "json")
         if self.format not in FORMATS:
             raise ValueError(f"Option 'format' must be one of {', '.join(FORMATS)}, not '{self.format}'.")
@@ -285,7 +270,7 @@ class _KafkaWriterBase:
         fmt = str(options.get("format") or "json")
         if fmt != "json":
             raise ValueError(f"The studio-kafka sink writes 'json' values, not '{fmt}'.")
-        self.key_columns = _list(options.get("keyColumns"))
+        self.key_columns = option_list(options.get("keyColumns"))
         fields = fields_from_spark(schema)
         self.arrow_schema = arrow_schema(fields)
         names = [f.name for f in fields]

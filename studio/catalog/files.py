@@ -16,7 +16,9 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-__all__ = ["FileEntry", "FileError", "arrow_type_name", "file_list", "file_schema", "resolve_inside"]
+from compiler.footers import arrow_type_name
+
+__all__ = ["FileEntry", "FileError", "file_list", "file_schema", "resolve_inside"]
 
 MAX_LISTED = 1000
 SAMPLE_ROWS = 20
@@ -61,31 +63,6 @@ def file_list(root: Path, prefix: str = "") -> list[FileEntry]:
         )
         for p in files[:MAX_LISTED]
     ]
-
-
-def arrow_type_name(arrow_type: pa.DataType) -> str:
-    """The studio's (Spark SQL) name of an Arrow type."""
-    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
-        return f"array<{arrow_type_name(arrow_type.value_type)}>"
-    if pa.types.is_boolean(arrow_type):
-        return "boolean"
-    if pa.types.is_int8(arrow_type) or pa.types.is_int16(arrow_type) or pa.types.is_int32(arrow_type):
-        return "int"
-    if pa.types.is_integer(arrow_type):
-        return "bigint"
-    if pa.types.is_float32(arrow_type):
-        return "float"
-    if pa.types.is_floating(arrow_type):
-        return "double"
-    if pa.types.is_decimal(arrow_type):
-        return f"decimal({arrow_type.precision},{arrow_type.scale})"
-    if pa.types.is_date(arrow_type):
-        return "date"
-    if pa.types.is_timestamp(arrow_type):
-        return "timestamp"
-    if pa.types.is_binary(arrow_type) or pa.types.is_large_binary(arrow_type):
-        return "binary"
-    return "string"
 
 
 def _first_match(root: Path, pattern: str) -> Path:

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.dataset as pa_ds
 
-from studio.catalog.files import arrow_type_name
+from compiler.footers import arrow_type_name
 
 __all__ = ["Location", "Observation", "Page", "StorageError", "iceberg_catalog", "observe", "read_rows"]
 

@@ -24,17 +24,10 @@ from compiler import CompileError, compile_pipeline
 from compiler.backends import BACKENDS
 from compiler.capabilities import CAPABILITIES
 from compiler.nodes import NODE_SPECS
+from tests.snapshots import assert_snapshot
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 REPO = Path(__file__).resolve().parents[2]
-
-
-def assert_snapshot(name: str, code: str) -> None:
-    path = SNAPSHOTS / f"{name}.py"
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
-        path.write_text(code, encoding="utf-8")
-    assert path.exists(), f"missing snapshot {path}; run with UPDATE_SNAPSHOTS=1 to create it"
-    assert code == path.read_text(encoding="utf-8"), f"generated code differs from {path.name}"
 
 
 def _edge(a: str, b: str) -> dict[str, Any]:
@@ -374,7 +367,7 @@ CASES = {
 def test_generated_code_matches_snapshot(orders_document: dict[str, Any], case: str) -> None:
     job = compile_pipeline(CASES[case](orders_document), engine="spark")
     ast.parse(job.code)
-    assert_snapshot(case, job.code)
+    assert_snapshot(SNAPSHOTS, case, job.code)
 
 
 def test_output_is_deterministic_and_ignores_key_order_and_positions(orders_document: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from compiler import CompileError, compile_pipeline, validate
+from tests.snapshots import assert_snapshot
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 SCHEMA = [
@@ -21,14 +22,6 @@ SCHEMA = [
     {"name": "amount", "type": "decimal(12,2)"},
     {"name": "updated", "type": "timestamp"},
 ]
-
-
-def assert_snapshot(name: str, code: str) -> None:
-    path = SNAPSHOTS / f"{name}.py"
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
-        path.write_text(code, encoding="utf-8")
-    assert path.exists(), f"missing snapshot {path}; run with UPDATE_SNAPSHOTS=1 to create it"
-    assert code == path.read_text(encoding="utf-8"), f"generated code differs from {path.name}"
 
 
 def edge(a: str, b: str) -> dict[str, Any]:
@@ -104,7 +97,7 @@ def test_generated_code_matches_snapshot(case: str) -> None:
     make, engine = CASES[case]
     job = compile_pipeline(make(), engine=engine)
     ast.parse(job.code)
-    assert_snapshot(case, job.code)
+    assert_snapshot(SNAPSHOTS, case, job.code)
 
 
 @pytest.mark.parametrize("engine", ["spark", "flink"])
