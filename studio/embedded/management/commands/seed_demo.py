@@ -1,4 +1,5 @@
-"""Seed the demo workspace, its admin login, sample data and two pipelines. Safe to run again."""
+"""Seed the demo workspace, its admin login, sample data and the demo pipelines. Safe to run again: a
+demo pipeline is created only when the workspace has none of its name, so new ones reach old studios."""
 from __future__ import annotations
 
 import os

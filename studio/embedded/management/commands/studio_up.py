@@ -2,7 +2,9 @@
 
 Migrates, seeds the demo, then starts the dev Kafka broker, a Celery worker for runs, a control
 worker with Celery beat embedded (the run reaper and the schedule dispatcher) and the ASGI server
-(HTTP, websockets and the built editor) as child processes, and prints the URL and the login. A
+(HTTP, websockets and the built editor) as child processes, and prints the URL and the login. The dev
+broker keeps topics in memory only, so each time it starts the demo's order change events are put on
+it again (not with --no-seed, and never on a real Kafka named by KAFKA_BOOTSTRAP_SERVERS). A
 worker that dies is started again (its runs are settled by the reaper and retried per pipeline);
 the studio stops on Ctrl-C, when the web server or the broker dies, or when a worker keeps dying.
 """
@@ -15,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from studio.embedded.demo import CDC_TOPIC, produce_demo_changes
 from studio.embedded.management.commands.seed_demo import admin_credentials
 
 READY_TIMEOUT_SECONDS = 60
@@ -58,6 +62,8 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         try:
             if not settings.KAFKA_BOOTSTRAP_SERVERS:
+                # A file left behind by a broker that was killed names a dead address: wait for the new one.
+                settings.KAFKA_DEV_BROKER_FILE.unlink(missing_ok=True)
                 children["kafka"] = _start(logs, "kafka", ["-m", "runners.devbroker", str(settings.KAFKA_DEV_BROKER_FILE)])
             commands = _worker_commands()
             for name in RESTARTABLE:
@@ -66,6 +72,8 @@ class Command(BaseCommand):
                 "-m", "uvicorn", "studio.asgi:application", "--host", host, "--port", str(port),
                 "--ws", "websockets", "--log-level", "warning",
             ])
+            if "kafka" in children and not options["no_seed"]:
+                self.put_demo_changes(children["kafka"], settings.KAFKA_DEV_BROKER_FILE, lambda: stopping)
             url = f"http://{host}:{port}/"
             _wait_ready(url + "api/auth/csrf/", children, logs, lambda: stopping)
             username, password = admin_credentials()
@@ -93,6 +101,38 @@ class Command(BaseCommand):
             self.stdout.write("Stopping the studio...")
         finally:
             _stop_all(children)
+
+    def put_demo_changes(self, broker: subprocess.Popen[bytes], address_file: Path,
+                         stopping: Callable[[], bool]) -> None:
+        """Put the demo's change events on the dev broker once it is up. The demo is a convenience:
+        whatever goes wrong here is a warning, and the studio runs on without the events."""
+        try:
+            bootstrap = _wait_for_address(address_file, broker, stopping)
+            if bootstrap is None:
+                return
+            count = produce_demo_changes(bootstrap)
+        except Exception as error:  # noqa: BLE001 -- any failure: the studio itself is fine
+            self.stderr.write(self.style.WARNING(
+                f"Warning: the demo change events were not put on Kafka topic {CDC_TOPIC}: {error}. The demo "
+                "pipeline orders_cdc_to_lakehouse has nothing to read until the studio is started again."
+            ))
+            return
+        self.stdout.write(f"Put {count} demo change events on Kafka topic {CDC_TOPIC}.")
+
+
+def _wait_for_address(address_file: Path, broker: subprocess.Popen[bytes], stopping: Callable[[], bool]) -> str | None:
+    """The dev broker's address once it has written its file (atomically), or None after Ctrl-C."""
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while not stopping():
+        if address_file.exists():
+            return address_file.read_text().strip()
+        if broker.poll() is not None:
+            raise RuntimeError(f"the dev broker stopped (exit code {broker.returncode}) before it wrote its address")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the dev broker did not write its address to {address_file} within "
+                               f"{READY_TIMEOUT_SECONDS} s")
+        time.sleep(0.1)
+    return None
 
 
 def _worker_commands() -> dict[str, list[str]]:
