@@ -1,14 +1,15 @@
 import { ReactFlowProvider } from "@xyflow/react";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { Link, useBlocker, useParams } from "react-router";
+import { Link, useBlocker } from "react-router";
 import { ApiError } from "../api/client";
 import { api } from "../api/endpoints";
-import { errorSentence, errorSentences, isAbort, validationResultOf } from "../api/errors";
+import { errorSentences, validationResultOf } from "../api/errors";
 import { ENGINES } from "../api/types";
 import type { Diagnostic, Engine, JsonObject, ParameterValues, PipelineDetail, Run } from "../api/types";
 import { can, roleIn } from "../admin/access";
 import { ReadOnlyMarker } from "../admin/ReadOnlyMarker";
 import { useMe } from "../auth/session";
+import { PipelineFromAddress } from "../pipelines/PipelineFromAddress";
 import { RunPanel } from "../runs/RunPanel";
 import { RunParametersModal } from "../runs/RunParametersModal";
 import { setLeaveGuard } from "../ui/leaveGuard";
@@ -60,47 +61,14 @@ function saveStatusText(state: SaveState, dirty: boolean, baseVersion: number | 
 
 /** Loads the pipeline named in the address, then shows the editor for it. */
 export function EditorPage() {
-  const params = useParams();
-  const pipelineId = Number(params["id"]);
   const load = useEditorStore((s) => s.load);
-  const [pipeline, setPipeline] = useState<PipelineDetail | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    if (!Number.isInteger(pipelineId) || pipelineId <= 0) {
-      setError("There is no pipeline at this address.");
-      return;
-    }
-    const controller = new AbortController();
-    setPipeline(null);
-    setError(null);
-    api.pipelines.get(pipelineId, controller.signal).then(
-      (detail) => {
-        load(detail.id, documentFor(detail), detail.latest_version);
-        setPipeline(detail);
-      },
-      (e: unknown) => {
-        if (isAbort(e)) return;
-        setError(
-          e instanceof ApiError && e.status === 404
-            ? "This pipeline does not exist, or you are not a member of its workspace."
-            : errorSentence(e),
-        );
-      },
-    );
-    return () => controller.abort();
-  }, [pipelineId, load]);
-
-  if (error) {
-    return (
-      <div className="page-message" role="alert">
-        <p>{error}</p>
-        <Link to="/">Back to pipelines</Link>
-      </div>
-    );
-  }
-  if (!pipeline) return <p className="page-message">Loading the pipeline…</p>;
-  return <Editor key={pipeline.id} pipeline={pipeline} />;
+  const onLoad = useCallback(
+    (detail: PipelineDetail) => load(detail.id, documentFor(detail), detail.latest_version),
+    [load],
+  );
+  return (
+    <PipelineFromAddress onLoad={onLoad}>{(pipeline) => <Editor key={pipeline.id} pipeline={pipeline} />}</PipelineFromAddress>
+  );
 }
 
 function Editor({ pipeline }: { pipeline: PipelineDetail }) {

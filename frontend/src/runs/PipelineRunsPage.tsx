@@ -1,6 +1,5 @@
 import { useEffect, useMemo, useState } from "react";
-import { Link, useNavigate, useParams } from "react-router";
-import { ApiError } from "../api/client";
+import { Link, useNavigate } from "react-router";
 import { api } from "../api/endpoints";
 import { errorSentence, errorSentences, isAbort, validationResultOf } from "../api/errors";
 import { ENGINES } from "../api/types";
@@ -13,6 +12,7 @@ import { RunHistory } from "./RunHistory";
 import { RunParametersModal } from "./RunParametersModal";
 import { RunPolicyForm } from "./RunPolicyForm";
 import { SchedulesPanel } from "./SchedulesPanel";
+import { PipelineFromAddress } from "../pipelines/PipelineFromAddress";
 
 /** While a run of the pipeline is active, the history is read again this often. */
 const HISTORY_REFRESH_MS = 5000;
@@ -26,37 +26,11 @@ function allows(role: WorkspaceRole | undefined, least: WorkspaceRole): boolean 
 
 /** `/pipelines/:id/runs`: run history with durations, manual runs with parameters, schedules and run settings. */
 export function PipelineRunsPage() {
-  const pipelineId = Number(useParams()["id"]);
-  const [pipeline, setPipeline] = useState<PipelineDetail | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  useEffect(() => {
-    if (!Number.isInteger(pipelineId) || pipelineId <= 0) {
-      setError("There is no pipeline at this address.");
-      return;
-    }
-    const controller = new AbortController();
-    setPipeline(null);
-    setError(null);
-    api.pipelines.get(pipelineId, controller.signal).then(setPipeline, (e: unknown) => {
-      if (isAbort(e)) return;
-      setError(
-        e instanceof ApiError && e.status === 404 ? "This pipeline does not exist, or you are not a member of its workspace." : errorSentence(e),
-      );
-    });
-    return () => controller.abort();
-  }, [pipelineId]);
-
-  if (error) {
-    return (
-      <div className="page-message" role="alert">
-        <p>{error}</p>
-        <Link to="/">Back to pipelines</Link>
-      </div>
-    );
-  }
-  if (!pipeline) return <p className="page-message">Loading the pipeline…</p>;
-  return <PipelineRuns key={pipeline.id} pipeline={pipeline} onChange={setPipeline} />;
+  return (
+    <PipelineFromAddress>
+      {(pipeline, setPipeline) => <PipelineRuns key={pipeline.id} pipeline={pipeline} onChange={setPipeline} />}
+    </PipelineFromAddress>
+  );
 }
 
 function useRunHistory(pipelineId: number): { runs: Run[] | null; error: string | null; reload: () => void } {
