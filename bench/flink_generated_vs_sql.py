@@ -9,11 +9,10 @@ configuration. Repetitions alternate (ABBA); afterwards both results are compare
 value: the studio gives Spark's decimal scales, Flink SQL its own).
 
 Prints, per query, the median wall and CPU time of each job and the ratio generated / SQL, also net
-of starting and stopping Flink (an empty job, measured in the same run). Flink's mini-cluster on
-two cores is slow to start and reads CSV only (no Parquet format here), so the default is 1,000,000
-lineitem rows rather than Spark's 6,000,000.
+of starting and stopping Flink (an empty job, measured in the same run). Flink reads CSV here (no
+Parquet format in the pip package); 5,000,000 lineitem rows take a few minutes a job on two cores.
 
-    .venv/bin/python bench/flink_generated_vs_sql.py [--rows 1000000] [--repeat 3]
+    .venv/bin/python bench/flink_generated_vs_sql.py [--rows 5000000] [--repeat 2]
 """
 from __future__ import annotations
 
@@ -123,8 +122,8 @@ def handwritten(query: str, data_dir: Path) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=1_000_000, help="lineitem rows (orders: 1/4, customers: 1/40)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each job")
+    parser.add_argument("--rows", type=int, default=5_000_000, help="lineitem rows (orders: 1/4, customers: 1/40)")
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each job")
     parser.add_argument("--queries", default="q1,q3")
     parser.add_argument("--timeout", type=float, default=3600)
     args = parser.parse_args()
