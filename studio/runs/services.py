@@ -102,14 +102,6 @@ def run_transition(
     if to_status not in TRANSITIONS:
         raise ValueError(f"Unknown run status '{to_status}'.")
     allowed_from = set(from_statuses) if from_statuses is not None else set(TRANSITIONS)
-    now = timezone.now()
-    changes: dict[str, Any] = {**fields, "status": to_status}
-    if to_status == S.STARTING:
-        changes.setdefault("started_at", now)
-    if to_status in FINISHED:
-        changes["finished_at"] = now
-        if to_status != S.SUCCEEDED:
-            changes["error"] = reason if error is None else error
     with transaction.atomic():
         rows = Run.objects.filter(pk=run_id)
         if where is not None:
@@ -117,6 +109,16 @@ def run_transition(
         current = rows.values_list("status", flat=True).first()
         if current is None or current not in allowed_from or not transition_allowed(current, to_status):
             return False
+        # Taken after the read: a mover that reads the status another one committed is stamped later
+        # than it, so the events' times follow the order the moves happened in.
+        now = timezone.now()
+        changes: dict[str, Any] = {**fields, "status": to_status}
+        if to_status == S.STARTING:
+            changes.setdefault("started_at", now)
+        if to_status in FINISHED:
+            changes["finished_at"] = now
+            if to_status != S.SUCCEEDED:
+                changes["error"] = reason if error is None else error
         # Conditional on the status read above: of two concurrent movers only one updates a row.
         if not rows.filter(status=current).update(**changes):
             return False

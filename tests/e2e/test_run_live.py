@@ -69,7 +69,9 @@ def test_the_run_page_shows_node_statuses_and_edge_rows_live(page: Page, studio:
 
     # While the job runs, its nodes show running and the edges have no rows yet (Spark reports the
     # rows once the job has written them).
-    running = wait_for_graph(page, lambda s: s.get("run-node-orders") == "running", timeout=120)
+    # React Flow draws an edge only once both its nodes are measured, so wait for the edges too.
+    running = wait_for_graph(page, lambda s: s.get("run-node-orders") == "running" and "edge-rows-orders-big" in s,
+                             timeout=120)
     assert running["edge-rows-orders-big"] == ""
     assert {running[f"run-node-{node}"] for node in NODES} == {"running"}
 
