@@ -18,6 +18,7 @@ from sqlglot import exp
 
 from compiler.backends.base import Backend, comment_text, docstring, py_str
 from compiler.backends.flink_connectors import FlinkConnectors
+from compiler.backends.flink_pruning import needed_columns
 from compiler.document import Node
 from compiler.expressions import _SidesTyper
 from compiler.flink_sql import (
@@ -135,6 +136,10 @@ class FlinkBackend(FlinkConnectors, Backend):
         self.hidden: dict[tuple[str, str], list[str]] = {}
         self.window_times: dict[str, str] = {}
         self.watermarks = self._watermarked_columns()
+        # Batch: the columns each port's consumers read (compiler/backends/flink_pruning.py), and the
+        # columns of each view that carries fewer than its node's schema because of that.
+        self.needed = {} if self.streaming else needed_columns(analysis)
+        self.pruned: dict[tuple[str, str], list[Field]] = {}
 
     # The module ---------------------------------------------------------------------------
     def generate(self) -> str:
@@ -224,8 +229,27 @@ class FlinkBackend(FlinkConnectors, Backend):
         return list(self.analysis.result.schemas[node_id][port])
 
     def input_schema(self, node: Node, port: str = "in") -> list[Field]:
+        """The columns the input view carries: the upstream schema, or the part of it that is read."""
         connection = self.inputs(node, port)[0]
-        return self.schema(connection.source, connection.source_port)
+        key = (connection.source, connection.source_port)
+        return list(self.pruned[key]) if key in self.pruned else self.schema(*key)
+
+    def kept(self, node_id: str, fields: Sequence[Field], port: str = "out") -> list[Field]:
+        """The fields a view must carry for its consumers (at least one: a view needs a column)."""
+        needed = self.needed.get((node_id, port))
+        if needed is None:
+            return list(fields)
+        kept = [f for f in fields if f.name.lower() in needed]
+        kept = kept or list(fields[:1])
+        if len(kept) < len(fields):
+            self.pruned[(node_id, port)] = kept
+        return kept
+
+    def pass_through(self, node: Node, port: str = "in", fields: Sequence[Field] | None = None) -> None:
+        """The view carries its input's columns (or `fields` made from them): pruned if they were."""
+        connection = self.inputs(node, port)[0]
+        if (connection.source, connection.source_port) in self.pruned:
+            self.pruned[(node.id, "out")] = list(self.input_schema(node, port) if fields is None else fields)
 
     def input_counter(self, node: Node, port: str = "in") -> tuple[str, int | None] | None:
         connection = self.inputs(node, port)[0]
@@ -306,7 +330,10 @@ class FlinkBackend(FlinkConnectors, Backend):
         else:
             lines.extend(self._files_call(table, path, file_format, physical, options, computed, rowtime, watermark))
         selected = []
+        kept = {f.name for f in self.kept(node.id, fields)}
         for f, (name, physical_type) in zip(fields, physical, strict=True):
+            if name not in kept:
+                continue  # read by nothing downstream: left to the file scan to skip
             value = identifier(name)
             if physical_type == "STRING" and f.type != "string":
                 value = parse_text(value, f.type)
@@ -365,6 +392,7 @@ class FlinkBackend(FlinkConnectors, Backend):
         schema = self.input_schema(node)
         condition = self.expression(node, schema, "condition")
         self._keep_ordering(node)
+        self.pass_through(node)
         return [self._header(node), *self.view(node, [f"SELECT * FROM {identifier(self.input_view(node))}", f"WHERE {condition}"])]
 
     def visit_select(self, node: Node) -> list[str]:
@@ -421,6 +449,7 @@ class FlinkBackend(FlinkConnectors, Backend):
                 current[position] = field
                 replaced.add(name)
         levels.append((base, level))
+        self.pass_through(node, fields=current)
         hidden = self.input_hidden(node)
         self.hidden[(node.id, "out")] = hidden
         source = identifier(self.input_view(node))
@@ -444,10 +473,13 @@ class FlinkBackend(FlinkConnectors, Backend):
         self.orderings[(node.id, "out")] = None
         source = f"{identifier(left_view)} AS `l`"
         if how in ("semi", "anti"):
+            self.pass_through(node, "left")
             return [self._header(node), *self.view(node, _semi_join(how, left_schema, left_view, right_view, pairs, on))]
-        output = {f.name: f for f in self.schema(node.id)}
+        output = {f.name: f for f in self.kept(node.id, self.schema(node.id))}
         items = []
         for name, side, column in self.analysis.joins[node.id]:
+            if name not in output:
+                continue  # read by nothing downstream
             if side == "key" and how == "full":
                 value = f"CAST(COALESCE(`l`.{identifier(column)}, `r`.{identifier(column)}) AS {flink_type(output[name].type)})"
             elif side == "key":
@@ -548,6 +580,7 @@ class FlinkBackend(FlinkConnectors, Backend):
             f"FROM {identifier(self.input_view(node))}"
         )
         sql = [f"SELECT {_columns(schema)}", f"FROM ({numbered})", "WHERE `$row` = 1"]
+        self.pass_through(node)
         self.orderings[(node.id, "out")] = None
         return [self._header(node), *self.view(node, sql)]
 
@@ -593,6 +626,7 @@ class FlinkBackend(FlinkConnectors, Backend):
             # Flink does not keep a view's ORDER BY under a LIMIT in another query: repeat it.
             sql.append(f"ORDER BY {', '.join(ordering)}")
         sql.append(f"LIMIT {n}")
+        self.pass_through(node)
         self.orderings[(node.id, "out")] = ordering
         counter = self.input_counter(node)
         if counter is not None:

@@ -210,6 +210,89 @@ def test_sort_nulls_and_types_are_written_out() -> None:
     assert "ordered=True" in code  # one writer, so the file keeps the order
 
 
+def _view_sql(code: str, name: str) -> str:
+    """The SQL of the `run.view(name, ...)` call in build()."""
+    for node in ast.walk(ast.parse(code)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "view"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "run"
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value == name
+        ):
+            assert isinstance(node.args[1], ast.Constant)
+            return str(node.args[1].value)
+    raise AssertionError(f"no run.view({name!r}, ...) in the job")
+
+
+def _outer_select(sql: str) -> str:
+    """The select list of a source view: what the view carries, before its FROM (the inner query
+    over the files, which also names every column to recognise a header line, is cut off)."""
+    assert sql.startswith("SELECT ")
+    return sql[len("SELECT ") : sql.index(" FROM ")]
+
+
+def _pruning_document(mode: str) -> dict[str, Any]:
+    """orders -> filter -> aggregate -> sink; order_id and placed_at are read by nothing (batch)."""
+    source = copy.deepcopy(ORDERS)
+    if mode == "streaming":
+        source["config"].update(path="data/incoming", streaming=True)
+        # Flink streams have no plain aggregate: the streaming twin groups in windows.
+        total: dict[str, Any] = {"id": "totals", "type": "transform.window_aggregate", "config": {
+            "time_column": "placed_at", "window": {"type": "tumbling", "size": "1 minute"}, "watermark": "10 seconds",
+            "group_by": ["customer"], "aggregations": [{"name": "total", "function": "sum", "column": "amount"}]}}
+    else:
+        total = {"id": "totals", "type": "transform.aggregate", "config": {
+            "group_by": ["customer"], "aggregations": [{"name": "total", "function": "sum", "column": "amount"}]}}
+    nodes = [
+        source,
+        {"id": "big", "type": "transform.filter", "config": {"condition": "amount > 100"}},
+        total,
+        {"id": "out", "type": "sink.file", "config": {"path": "out/totals", "format": "json"}},
+    ]  # fmt: skip
+    return document(nodes, [("orders", "big"), ("big", "totals"), ("totals", "out")], mode=mode)
+
+
+def test_batch_source_view_converts_only_the_columns_read_downstream() -> None:
+    from compiler.backends.flink import FlinkBackend
+    from compiler.frontend import analyse
+
+    doc = _pruning_document("batch")
+    analysis = analyse(doc, engine="flink", parameters={})
+    assert analysis.result.valid, analysis.result.errors
+    backend = FlinkBackend(analysis)
+    code = backend.generate()
+    assert code == compile_pipeline(doc, engine="flink").code
+    # The filter reads amount, the aggregate customer and amount: the source view carries those,
+    # in schema order, and the filter's view passes the same two on.
+    assert [f.name for f in backend.pruned[("orders", "out")]] == ["customer", "amount"]
+    assert [f.name for f in backend.pruned[("big", "out")]] == ["customer", "amount"]
+    carried = _outer_select(_view_sql(code, "orders"))
+    assert "`customer`" in carried and "CAST(`amount` AS DECIMAL(12, 2))" in carried and "AS `amount`" in carried
+    assert "`order_id`" not in carried and "`placed_at`" not in carried
+    assert "TIMESTAMP" not in carried  # placed_at is never parsed
+    # The file table still declares every physical column (CSV fields are positional).
+    assert '("order_id", "STRING")' in code and '("placed_at", "STRING")' in code
+    assert "SUM(`amount`)" in _view_sql(code, "totals")
+
+
+def test_streaming_source_view_carries_every_column() -> None:
+    from compiler.backends.flink import FlinkBackend
+    from compiler.frontend import analyse
+
+    doc = _pruning_document("streaming")
+    analysis = analyse(doc, engine="flink", parameters={})
+    assert analysis.result.valid, analysis.result.errors
+    backend = FlinkBackend(analysis)
+    code = backend.generate()
+    assert backend.needed == {} and backend.pruned == {}
+    carried = _outer_select(_view_sql(code, "orders"))
+    for column in ("order_id", "customer", "amount", "placed_at"):
+        assert f"`{column}`" in carried, column
+
+
 def test_check_sql_rejects_comments_and_stray_quotes() -> None:
     assert check_sql("SELECT '--', '/*', `a``b` FROM `x`")
     for bad in ("SELECT 1 -- x", "SELECT 1 /* x */", "SELECT 'x", "SELECT 1; DROP", 'SELECT "x"'):

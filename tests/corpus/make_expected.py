@@ -1354,6 +1354,106 @@ def fan_out_union(case: str) -> dict[str, Out]:
     }
 
 
+# Column pruning (Flink batch jobs carry only the columns read downstream) ------------------
+# These references know nothing of pruning: they compute each case from its meaning. The inputs
+# carry columns nothing reads (some NULL), so a back end that drops or mixes up columns fails.
+
+
+@reference
+def prune_tpch_q3(case: str) -> dict[str, Out]:
+    customers = {c["c_custkey"]: c for c in source(case, "customers")
+                 if c["c_MktSegment"] == "BUILDING" and c["c_custkey"] is not None}  # fmt: skip
+    cutoff = dt.date(1995, 3, 15)
+    orders = {o["o_orderkey"]: o for o in source(case, "orders")
+              if o["o_OrderDate"] is not None and o["o_OrderDate"] < cutoff
+              and o["o_custkey"] in customers}  # fmt: skip
+    priced = []
+    for line in source(case, "lines"):
+        if line["l_shipdate"] is None or not line["l_shipdate"] > cutoff or line["l_orderkey"] not in orders:
+            continue
+        order = orders[line["l_orderkey"]]
+        # Spark: decimal(12,2) * (1 - decimal(4,2)) is decimal(18,4), exact (1 is decimal(1,0)).
+        revenue = None if nulls(line["l_extendedprice"], line["l_discount"]) else (
+            line["l_extendedprice"] * (1 - line["l_discount"]))  # fmt: skip
+        priced.append({"l_orderkey": line["l_orderkey"], "o_OrderDate": order["o_OrderDate"],
+                       "o_shippriority": order["o_shippriority"], "revenue": revenue})  # fmt: skip
+    keys = ["l_orderkey", "o_OrderDate", "o_shippriority"]
+    rows = [
+        {**dict(zip(keys, key, strict=True)), "revenue": agg_sum([r["revenue"] for r in members]),
+         "lines": len(members)}
+        for key, members in group(priced, keys).items()
+    ]  # fmt: skip
+    columns = [("l_orderkey", "int"), ("o_OrderDate", "date"), ("o_shippriority", "int"),
+               ("revenue", "decimal(28,4)"), ("lines", "bigint")]  # fmt: skip
+    return {"q3_out": Out(columns, rows)}
+
+
+@reference
+def prune_semi_anti(case: str) -> dict[str, Out]:
+    paid = {o["customer_id"] for o in source(case, "orders") if o["status"] == "paid" and o["customer_id"] is not None}
+    customers = source(case, "customers")
+    # Semi: each customer once, however many paid orders; anti: the rest, NULL keys included.
+    buyers = [c for c in customers if c["customer_id"] is not None and c["customer_id"] in paid]
+    idle = [c for c in customers if c["customer_id"] is None or c["customer_id"] not in paid]
+    by_tier = [{"tier": tier, "customers": len(g), "credit": agg_sum([c["credit"] for c in g])}
+               for (tier,), g in group(buyers, ["tier"]).items()]  # fmt: skip
+    by_city = [{"city": city, "customers": len(g), "ids": len([c for c in g if c["customer_id"] is not None])}
+               for (city,), g in group(idle, ["city"]).items()]  # fmt: skip
+    return {
+        "buyers_out": Out([("tier", "string"), ("customers", "bigint"), ("credit", "decimal(20,2)")], by_tier),
+        "idle_out": Out([("city", "string"), ("customers", "bigint"), ("ids", "bigint")], by_city),
+    }
+
+
+@reference
+def prune_fan_out_needs(case: str) -> dict[str, Out]:
+    events = source(case, "events")
+    scaled = []
+    for e in events:
+        if e["qty"] is None or not e["qty"] >= 2:
+            continue
+        # Spark: decimal(10,2) * int is decimal(21,2), exact.
+        amount = None if nulls(e["amount"], e["qty"]) else e["amount"] * e["qty"]
+        scaled.append({"kind": e["kind"] if e["kind"] is not None else "unknown", "amount": amount})
+    per_kind = [{"kind": kind, "total": agg_sum([r["amount"] for r in g]), "events": len(g),
+                 "top": agg_max([r["amount"] for r in g])}
+                for (kind,), g in group(scaled, ["kind"]).items()]  # fmt: skip
+    pairs = [{"user": user, "active_day": day} for user, day in group(events, ["user", "day"])]
+    return {
+        "per_kind_out": Out([("kind", "string"), ("total", "decimal(31,2)"), ("events", "bigint"),
+                             ("top", "decimal(21,2)")], per_kind),
+        "pairs_out": Out([("user", "string"), ("active_day", "date")], pairs),
+    }
+
+
+@reference
+def prune_dedup_full_join(case: str) -> dict[str, Out]:
+    # keep first by version descending: the highest version; NULL versions sort last, so lose.
+    latest = deduplicate(source(case, "prices"), ["sku", "store"], "version", "desc", "first")
+    per_sku = [{"sku": sku, "stores": len(g), "total": agg_sum([r["price"] for r in g]),
+                "newest": agg_max([r["version"] for r in g])}
+               for (sku,), g in group(latest, ["sku"]).items()]  # fmt: skip
+    con = _tables(case, "budget", "actual")
+    joined = query(con, "SELECT coalesce(CAST(b.k AS BIGINT), a.k) AS k, a.amount AS amount_r "
+                        "FROM budget b FULL JOIN actual a ON b.k = a.k")  # fmt: skip
+    per_k = [{"k": k, "actual": agg_sum([r["amount_r"] for r in g]), "rows": len(g),
+              "matched": len([r for r in g if r["amount_r"] is not None])}
+             for (k,), g in group(joined, ["k"]).items()]  # fmt: skip
+    return {
+        "per_sku_out": Out([("sku", "string"), ("stores", "bigint"), ("total", "decimal(18,2)"),
+                            ("newest", "int")], per_sku),
+        "per_k_out": Out([("k", "bigint"), ("actual", "decimal(20,2)"), ("rows", "bigint"),
+                          ("matched", "bigint")], per_k),
+    }
+
+
+@reference
+def prune_join_count_only(case: str) -> dict[str, Out]:
+    codes = [d["code"] for d in source(case, "depts") if d["code"] is not None]
+    placed = sum(codes.count(s["dept_code"]) for s in source(case, "staff") if s["dept_code"] is not None)
+    return {"headcount_out": Out([("placed", "bigint")], [{"placed": placed}])}
+
+
 # ---------------------------------------------------------------------------------------------
 
 
