@@ -1,8 +1,8 @@
 """Execute one run: claim it, compile its version, run the job under supervision, settle it.
 
 While the job runs, the supervising loop heartbeats the run (so the reaper knows this worker is
-alive) and notices, within half a second, a cancel request or the run having been declared lost.
-A run of a streaming deployment keeps its state in the deployment's folder and stops gracefully:
+alive) and notices, within a quarter of a second, a cancel request or the run having been declared
+lost. A run of a streaming deployment keeps its state in the deployment's folder and stops gracefully:
 Spark finishes its current micro-batch, Flink on a session cluster takes a savepoint.
 """
 from __future__ import annotations
@@ -32,10 +32,17 @@ __all__ = ["Supervisor", "execute_run", "worker_stopping"]
 
 logger = logging.getLogger(__name__)
 
-# How often the supervising loop reads the run's status: a cancel is seen within this.
-STATUS_POLL_SECONDS = 0.5
+# How often the supervising loop reads the run's status: a cancel is seen within this (of the 5 s a
+# cancel may take from the request to the run's end).
+STATUS_POLL_SECONDS = 0.25
 # How often a Flink job on a session cluster is looked for until found (to record its id).
 FLINK_LOOKUP_SECONDS = 2.0
+# A job on a Flink session cluster is stopped through the cluster first; then its client gets this
+# long, out of the stop grace, to exit before the run's process group is killed (its Python process
+# dies on SIGTERM at once, and the group with it: runners.jobs).
+FLINK_CLIENT_EXIT_SECONDS = 0.5
+# A savepoint may take the stop grace less this: the job then needs a moment to end after it.
+SAVEPOINT_MARGIN_SECONDS = 3.0
 
 # Set when the worker is asked to stop: running jobs are stopped and their runs settled, so no
 # run is left "running" behind a worker that has gone.
@@ -91,12 +98,13 @@ def _stop_on_cluster(run_id: int, cluster: FlinkCluster, supervisor: Supervisor,
     savepoint (its next run starts from it), any other cancelled through the REST API."""
 
     def stop() -> None:
-        deadline = time.monotonic() + grace - 3  # leave the client a moment to exit before it is killed
+        started = time.monotonic()
         try:
             job = supervisor.flink_job or supervisor.find_flink_job()
             if job is None:
                 return  # not submitted yet: stopping the client is enough (leftovers: see execute_run)
             if state is not None:
+                deadline = started + grace - SAVEPOINT_MARGIN_SECONDS
                 try:
                     location = cluster.stop_with_savepoint(job, state.savepoints.as_uri(),
                                                            timeout=deadline - time.monotonic())
@@ -115,8 +123,17 @@ def _stop_on_cluster(run_id: int, cluster: FlinkCluster, supervisor: Supervisor,
                     ended = "cancelled after its savepoint"
                 services.run_append_log(run_id=run_id, lines=[f"Flink job {job}: {ended.lower()}."])
                 return
+            # The run settles once the cluster says the job is CANCELED (about a second), not when its
+            # client is gone: a cancelled run's job is never still running. A cancel that takes longer
+            # than the grace is left to the cluster; execute_run cancels what is left after the run.
             cluster.cancel(job)
-            services.run_append_log(run_id=run_id, lines=[f"Cancelled Flink job {job} on the cluster."])
+            wait = started + grace - FLINK_CLIENT_EXIT_SECONDS - time.monotonic()
+            ended = cluster.wait_for_state(job, TERMINAL, timeout=max(0.0, wait), interval=0.1)
+            if ended == "CANCELED":
+                services.run_append_log(run_id=run_id, lines=[f"Cancelled Flink job {job} on the cluster."])
+            else:
+                services.run_append_log(run_id=run_id, level="warning", lines=[
+                    f"Flink job {job} was {ended.lower()} on the cluster when its client was stopped."])
         finally:
             close_old_connections()
 

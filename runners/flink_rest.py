@@ -79,11 +79,13 @@ class FlinkCluster:
             time.sleep(0.5)
         raise FlinkError(f"The savepoint of job {job_id} did not complete within {timeout:g} s.")
 
-    def wait_for_state(self, job_id: str, states: set[str] | frozenset[str], *, timeout: float) -> str:
-        """Poll the job's state until it is one of `states` or `timeout` passes; the last state seen."""
+    def wait_for_state(self, job_id: str, states: set[str] | frozenset[str], *, timeout: float,
+                       interval: float = 0.3) -> str:
+        """Poll the job's state every `interval` seconds until it is one of `states` or `timeout`
+        passes; the last state seen."""
         deadline = time.monotonic() + timeout
         state = self.state(job_id)
         while state not in states and time.monotonic() < deadline:
-            time.sleep(0.3)
+            time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
             state = self.state(job_id)
         return state

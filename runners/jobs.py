@@ -178,6 +178,10 @@ def _supervise(
             stop_deadline = float("inf")
         if exited_at is None and process.poll() is not None:
             exited_at = time.monotonic()
+            if stop_deadline is not None and not spec.graceful_stop:
+                # Stopped, and its own process has gone: what it started has nothing left to finish.
+                # A JVM that is still starting holds SIGTERM back until it is up, seconds later.
+                _signal_group(process, signal.SIGKILL)
         if not done and exited_at is not None and time.monotonic() - exited_at > EXIT_DRAIN_SECONDS:
             # The job's process is gone but something it started holds the pipe: stop that too.
             _signal_group(process, signal.SIGKILL)

@@ -15,7 +15,7 @@ from typing import Any, Union
 
 __all__ = [
     "ALERT_PREFIX", "LOG_PREFIX", "METRIC_PREFIX", "SEVERITIES", "Alert", "LogLine", "NodeMetric", "Output",
-    "QualityResult", "SourceLag", "level_of", "parse_line",
+    "QualityResult", "SourceLag", "level_of", "metric_line", "parse_line",
 ]
 
 METRIC_PREFIX = "STUDIO_METRIC "
@@ -81,6 +81,12 @@ class Alert:
 
 
 Output = Union[LogLine, NodeMetric, QualityResult, SourceLag, Alert]
+
+
+def metric_line(values: dict[str, Any]) -> str:
+    """A `STUDIO_METRIC` line, as the studio's own connectors print them (generated jobs carry a
+    copy of this in their own code)."""
+    return METRIC_PREFIX + json.dumps(values)
 
 
 def level_of(text: str) -> str:

@@ -1,12 +1,14 @@
 """Celery tasks. They take ids, never objects or code; the work is in runners.execute, runners.reaper,
-runners.webhooks and the schedule service."""
+runners.webhooks, the schedule service and the lineage service (the catalog's look at running runs'
+outputs)."""
 from __future__ import annotations
 
 from runners import execute, reaper, webhooks
 from runners.celery import app
+from studio.lineage.services import running_outputs_refresh
 from studio.runs.services import schedules_fire_due
 
-__all__ = ["deliver_alert", "dispatch_schedules", "execute_run", "reap_runs"]
+__all__ = ["deliver_alert", "dispatch_schedules", "execute_run", "reap_runs", "refresh_running_datasets"]
 
 
 # Bound to the studio's app (not `shared_task`), so a web process that only imports this module
@@ -28,6 +30,14 @@ def reap_runs() -> list[int]:
 def dispatch_schedules() -> list[int]:
     """Beat sends this every STUDIO_SCHEDULER_TICK_SECONDS (on the control queue)."""
     return schedules_fire_due()
+
+
+@app.task(name="runners.refresh_running_datasets", ignore_result=True)
+def refresh_running_datasets() -> list[int]:
+    """Beat sends this every STUDIO_REAPER_INTERVAL_SECONDS, or STUDIO_CATALOG_RUNNING_REFRESH_SECONDS
+    when shorter (on the control queue): the catalog looks again at what running runs write, each
+    dataset at most once per STUDIO_CATALOG_RUNNING_REFRESH_SECONDS."""
+    return running_outputs_refresh()
 
 
 @app.task(name="runners.deliver_alert", acks_late=True, ignore_result=True)

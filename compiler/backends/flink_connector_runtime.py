@@ -106,7 +106,8 @@ class StudioConnectorRun(StudioRun):
         ]  # fmt: skip
         what = f"Kafka bridge of node '{node}'"
         if self.streaming:
-            self._start(what, "runners.connectors.kafka_bridge", arguments)
+            # It prints the node's rows and lag per drain cycle: the run's throughput and lag charts.
+            self._start(what, "runners.connectors.kafka_bridge", [*arguments, "--node", node])
         else:
             self._run(what, "runners.connectors.kafka_bridge", [*arguments, "--until-caught-up"])
         options = {"fail-on-missing-field": "false", "ignore-parse-errors": "false"}

@@ -100,7 +100,8 @@ class SparkConnectors:
         ]
         if streaming:
             self.uses_kafka_stream = True
-            calls.append(_options([("maxRecordsPerBatch", "_records_per_batch()")]))
+            # `node`: the source prints its lag per micro-batch under this node's id (the lag chart).
+            calls.append(_options([("maxRecordsPerBatch", "_records_per_batch()"), ("node", py_str(node.id))]))
         calls += [f".schema({py_str(schema_ddl(fields))})", ".load()"]
         if streaming and config.get("watermark"):
             calls.append(f".withWatermark({py_str(str(config['event_time']))}, {py_str(str(config['watermark']))})")

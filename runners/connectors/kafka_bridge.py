@@ -10,7 +10,10 @@
     `_offsets/<topic>+<partition>`, written after each rename, which survives clean-up of old
     landing files): no gap, no duplicate. Rows are JSON lines in the node's schema (`json` or
     `debezium-json` decoding, `_op`/`_ts` for the latter); malformed records go to the dead-letter
-    folder, one file per range, before the range's data file is published.
+    folder, one file per range, before the range's data file is published. With `--node`, the
+    bridge prints the runner's metric lines for that node: when it starts (batch 0) its lag, and
+    after each drain cycle that landed files (batches 1, 2, ...) the rows it landed and its lag:
+    the topic's high watermarks minus the offsets landed, summed over the partitions.
 
 `publish`: outbox folder (files Flink's filesystem sink committed) -> Kafka topic, exactly once.
     Files are sent one after the other (oldest first), lines in file order, with an idempotent
@@ -28,7 +31,7 @@
     follower's last requests have reached the broker (or been dropped) by the time it restarts.
 
     python -m runners.connectors.kafka_bridge drain --topic T --format debezium-json \
-        --schema '[{"name": "id", "type": "bigint"}]' --landing DIR [--dead-letter DIR]
+        --schema '[{"name": "id", "type": "bigint"}]' --landing DIR [--dead-letter DIR] [--node NODE]
     python -m runners.connectors.kafka_bridge publish --outbox DIR --topic T [--key-columns '["id"]']
 """
 from __future__ import annotations
@@ -51,7 +54,8 @@ from runners.connectors.codec import FORMATS, Decoder, JsonEncoder
 from runners.connectors.columns import parse_schema, with_cdc_columns
 from runners.connectors.config import CONNECTION_OPTION, kafka_config
 from runners.connectors.files import dead_letter_record, fsync_dir, json_lines, write_atomic
-from runners.connectors.kafka_io import consumer, dead_letter_location, partition_ids, watermarks
+from runners.connectors.kafka_io import consumer, dead_letter_location, lag_behind, partition_ids, watermarks
+from runners.output import metric_line
 
 __all__ = ["Drainer", "Publisher", "landing_positions", "main"]
 
@@ -117,6 +121,7 @@ class Drainer:
         max_records_per_file: int = 50_000,
         max_file_seconds: float = 2.0,
         options: dict[str, Any] | None = None,
+        node: str = "",
     ) -> None:
         fields = parse_schema(schema)
         if fmt == "debezium-json":
@@ -131,10 +136,24 @@ class Drainer:
         self.max_seconds = max_file_seconds
         self.options = options or {}
         self.stats = {"files": 0, "rows": 0, "malformed": 0, "tombstones": 0}
+        self.node = node  # the pipeline node whose metrics are printed; "": none
+        self._cycle = 0
         self._stop = False
 
     def stop(self, *_: Any) -> None:
         self._stop = True
+
+    def _report(self, client: Any, positions: dict[int, int], *, rows: int | None) -> None:
+        """With a node: print this cycle's rows landed (none at the start) and the lag left behind,
+        as the metric lines the runner reads (the run page's throughput and lag charts)."""
+        if not self.node:
+            return
+        lag = lag_behind(watermarks(client, self.topic, sorted(positions)), positions)
+        batch = {"node": self.node, "batch": self._cycle}
+        if rows is not None:
+            print(metric_line({**batch, "port": "out", "rows": rows}), flush=True)
+        print(metric_line({**batch, "lag": lag}), flush=True)
+        self._cycle += 1
 
     def _initial_positions(self, client: Any) -> dict[int, int]:
         known = landing_positions(self.landing, self.topic)
@@ -193,10 +212,12 @@ class Drainer:
         try:
             positions = self._initial_positions(client)
             client.assign([TopicPartition(self.topic, p, o) for p, o in sorted(positions.items())])
+            self._report(client, positions, rows=None)
             pending: dict[int, _Pending] = {}
             at_end: set[int] = set()
             last_metadata = time.monotonic()
             while not self._stop:
+                files, rows = self.stats["files"], self.stats["rows"]
                 messages = client.consume(num_messages=10_000, timeout=poll_timeout)
                 now = time.monotonic()
                 for message in messages:
@@ -235,6 +256,8 @@ class Drainer:
                             positions[p] = low
                             self._write_offset(p, low)
                         client.assign([TopicPartition(self.topic, p, o) for p, o in sorted(positions.items())])
+                if self.stats["files"] > files:
+                    self._report(client, positions, rows=self.stats["rows"] - rows)
                 if until_caught_up and not pending and at_end >= set(positions):
                     break
             # A clean stop leaves nothing half done: what was read but not landed is read again next time.
@@ -491,6 +514,7 @@ def main(argv: list[str] | None = None) -> int:
     drain.add_argument("--max-records-per-file", type=int, default=50_000)
     drain.add_argument("--max-file-seconds", type=float, default=2.0)
     drain.add_argument("--until-caught-up", action="store_true", help="stop once every partition is drained")
+    drain.add_argument("--node", default="", help="print the runner's metric lines (rows landed, lag) for this node")
     publish = commands.add_parser("publish", help="outbox folder -> Kafka topic, exactly once (read_committed)")
     publish.add_argument("--outbox", required=True, type=Path)
     publish.add_argument("--topic", required=True)
@@ -511,6 +535,7 @@ def main(argv: list[str] | None = None) -> int:
             topic=args.topic, fmt=args.format, schema=args.schema, landing=args.landing,
             dead_letter=args.dead_letter, starting_offsets=args.starting_offsets,
             max_records_per_file=args.max_records_per_file, max_file_seconds=args.max_file_seconds, options=options,
+            node=args.node,
         )
     else:
         worker = Publisher(

@@ -24,6 +24,7 @@ __all__ = [
     "RangeStats",
     "consumer",
     "dead_letter_location",
+    "lag_behind",
     "partition_ids",
     "produce_rows",
     "read_decoded",
@@ -84,6 +85,12 @@ def watermarks(client: Any, topic: str, partitions: Sequence[int]) -> dict[int, 
         p: tuple(client.get_watermark_offsets(TopicPartition(topic, p), timeout=METADATA_TIMEOUT, cached=False))  # type: ignore[misc]
         for p in partitions
     }
+
+
+def lag_behind(marks: Mapping[Any, tuple[int, int]], positions: Mapping[Any, int]) -> int:
+    """Records not read yet: each partition's high watermark minus the next offset to read (its low
+    watermark when unknown or deleted by retention), summed over the partitions of `marks`."""
+    return sum(max(0, high - max(positions.get(key, low), low)) for key, (low, high) in marks.items())
 
 
 def read_range(

@@ -8,14 +8,15 @@
 
 Offsets belong to Spark's checkpoint: a micro-batch is a dict `{topic: {partition: next offset}}`,
 read on executors with assign + seek (no consumer group), one input partition per Kafka partition
-and offset range. See runners/connectors/README.md for every option.
+and offset range. With the option `node`, each micro-batch also reports the source's lag as the
+runner's metric line. See runners/connectors/README.md for every option.
 """
 from __future__ import annotations
 
 import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pyarrow as pa
@@ -44,12 +45,14 @@ from runners.connectors.kafka_io import (
     RangeStats,
     consumer,
     flush_or_raise,
+    lag_behind,
     new_producer,
     partition_ids,
     produce_rows,
     read_decoded,
     watermarks,
 )
+from runners.output import metric_line
 
 __all__ = ["StudioKafkaDataSource"]
 
@@ -70,12 +73,14 @@ def _required(options: Any, name: str) -> str:
 
 @dataclass(frozen=True)
 class KafkaRange(InputPartition):
-    """One Kafka partition's offsets [start, end): one Spark input partition."""
+    """One Kafka partition's offsets [start, end): one Spark input partition. The first range of a
+    streaming micro-batch also carries the batch's lag, which the task reading it reports."""
 
     topic: str
     partition: int
     start: int
     end: int
+    lag: int | None = None
 
 
 TopicPartitionKey = tuple[str, int]
@@ -93,6 +98,7 @@ class _ReadSettings:
         self.fields: list[Field] = fields_from_spark(schema)
         root = options.get("deadLetterPath") or os.path.join(os.getcwd(), "_dead_letter")
         self.dead_letter_root = str(root) if "://" in str(root) else os.path.abspath(str(root))
+        self.node = str(options.get("node") or "")  # the pipeline node whose lag is reported; "": none
 
     def marks(self, client: Any) -> dict[TopicPartitionKey, tuple[int, int]]:
         """(low, high) watermarks of every partition of every topic."""
@@ -113,6 +119,22 @@ class _ReadSettings:
             )
         finally:
             client.close()
+
+
+def _report_lag(node: str, lag: int) -> None:
+    """Print a micro-batch's lag as the metric line the runner reads (runners.output.SourceLag).
+
+    Printed from the task that read the batch's first range: an executor knows the batch id (a local
+    property Spark sets for each micro-batch's jobs), the driver-side reader is never told it. In
+    local mode the line reaches the job's output; on a cluster it goes to the executor's log."""
+    from pyspark import TaskContext
+
+    context = TaskContext.get()
+    batch = context.getLocalProperty("streaming.sql.batchId") if context is not None else None
+    metric: dict[str, Any] = {"node": node, "lag": lag}
+    if batch is not None:
+        metric["batch"] = int(batch)
+    print(metric_line(metric), flush=True)
 
 
 def _offsets(positions: dict[TopicPartitionKey, int]) -> dict[str, Any]:
@@ -243,10 +265,15 @@ class KafkaStreamReader(DataSourceStreamReader):
                 )
             if stop > first:
                 ranges.append(KafkaRange(topic, p, first, stop))
+        if ranges and self.settings.node:
+            # What the batch leaves unread: the high watermarks as it is planned minus its end offsets.
+            ranges[0] = replace(ranges[0], lag=lag_behind(self._marks(), finish))
         return ranges
 
     def read(self, partition: KafkaRange) -> Iterator[pa.RecordBatch]:  # type: ignore[override]
         yield from self.settings.read(partition)
+        if partition.lag is not None:
+            _report_lag(self.settings.node, partition.lag)
 
     def commit(self, end: dict) -> None:
         # Nothing to do: Spark's checkpoint owns the offsets, Kafka keeps no consumer-group state.

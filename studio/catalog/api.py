@@ -17,9 +17,9 @@ from rest_framework.views import APIView
 from studio.access.permissions import IsWorkspaceMember, get_for_action
 from studio.access.selectors import user_can
 from studio.catalog import services
-from studio.catalog.files import FileError, file_list, file_schema
+from studio.catalog.files import FileError, file_list
 from studio.catalog.models import Classification, Dataset, DatasetKind, SchemaSource
-from studio.catalog.selectors import dataset_list, dataset_rows, user_can_view_pii
+from studio.catalog.selectors import dataset_list, dataset_rows, file_preview, user_can_view_pii
 from studio.catalog.storage import StorageError
 from studio.core.schema import BAD_REQUEST, ColumnSerializer, ErrorSerializer, error_responses
 from studio.lineage.selectors import dataset_pipelines, dataset_quality_history
@@ -56,6 +56,11 @@ class FileSchemaResultSerializer(serializers.Serializer):
     file = serializers.CharField(help_text="The file the schema was inferred from (the first match of the glob).")
     schema = ColumnSerializer(many=True)
     sample = serializers.ListField(child=serializers.DictField(), help_text="At most 20 rows.")
+    masked = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Columns whose sample values read `***`: classified PII in a catalog dataset of your workspaces "
+                  "that holds the file, where you lack that workspace's PII permission.",
+    )
 
 
 # The landing zone is shared by every workspace: any member of one may browse it.
@@ -91,7 +96,8 @@ class FileSchemaView(APIView):
     permission_classes = [IsWorkspaceMember]
 
     @extend_schema(
-        operation_id="files_schema", tags=["files"], summary="Infer a file's schema, with sample rows",
+        operation_id="files_schema", tags=["files"],
+        summary="Infer a file's schema, with sample rows (PII masked for users without the PII permission)",
         request=FileSchemaSerializer,
         responses={
             200: FileSchemaResultSerializer,
@@ -106,7 +112,8 @@ class FileSchemaView(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         try:
-            return Response(file_schema(settings.STUDIO_DATA_DIR, data["path"], data["format"], data["options"]))
+            return Response(file_preview(user=request.user, path=data["path"], file_format=data["format"],
+                                         options=data["options"]))
         except FileError as error:
             raise ValidationError({"detail": str(error)}) from None
 

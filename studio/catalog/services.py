@@ -236,7 +236,11 @@ def dataset_update(
         wanted = _check_tags(tags)
         DatasetTag.objects.filter(dataset=dataset).exclude(name__in=wanted).delete()
         present = set(dataset.tags.values_list("name", flat=True))
-        DatasetTag.objects.bulk_create([DatasetTag(dataset=dataset, name=t) for t in wanted if t not in present])
+        for name in wanted:
+            if name not in present:
+                # One save per tag, not bulk_create (which sends no signal): each addition is audited,
+                # as each removal is.
+                DatasetTag.objects.create(dataset=dataset, name=name)
     for i, change in enumerate(columns or []):
         column = dataset.columns.filter(name=change["name"]).first()
         if column is None:

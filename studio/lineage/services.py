@@ -1,5 +1,7 @@
 """Writes for lineage: a record per saved version and per run, the catalog datasets they touch, and
-what a finished run tells the catalog (rows written, schemas, a fresh look at the data).
+what a finished run tells the catalog (rows written, schemas, a fresh look at the data). What a
+running run writes is looked at again while it runs (`running_outputs_refresh`, sent by beat): a
+streaming deployment's run may never finish.
 
 The hooks (`version_saved`, and `run_started` / `run_finished`, called on a run's transitions by
 `studio.lineage.signals`) never raise: lineage and catalog are a
@@ -8,15 +10,18 @@ view on the pipelines, and a problem there must not fail a save or a run. It is 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 import compiler
 from studio.catalog import services as catalog
 from studio.catalog.identity import IdentityError, dataset_key
-from studio.catalog.models import Dataset, SchemaSource
+from studio.catalog.models import Dataset, DatasetKind, SchemaSource
 from studio.lineage.extract import DatasetUse, Extracted, extract
 from studio.lineage.models import ColumnEdge, DatasetEdge, Direction, LineageDataset, LineageRecord
 from studio.pipelines.models import PipelineVersion
@@ -24,7 +29,7 @@ from studio.runs.models import Run, RunNodeMetric, RunStatus
 
 __all__ = [
     "lineage_record_run", "lineage_record_version", "run_finished", "run_lineage_finish", "run_started",
-    "version_saved",
+    "running_outputs_refresh", "version_saved",
 ]
 
 logger = logging.getLogger(__name__)
@@ -137,6 +142,33 @@ def run_lineage_finish(*, run: Run) -> LineageRecord:
         elif dataset.refreshed_at is None:
             catalog.dataset_refresh(dataset=dataset, run=run)
     return record
+
+
+def running_outputs_refresh(*, now: datetime | None = None) -> list[int]:
+    """Look again at the file locations and Iceberg tables that running runs write, each at most once
+    per STUDIO_CATALOG_RUNNING_REFRESH_SECONDS (counted from its last look, whoever made it). Kafka
+    topics are left out: their data is never looked at. Returns the ids of the datasets looked at; a
+    problem with one is logged and the others are still looked at."""
+    now = now or timezone.now()
+    looked_at_before = now - timedelta(seconds=settings.STUDIO_CATALOG_RUNNING_REFRESH_SECONDS)
+    due = (
+        LineageDataset.objects
+        .filter(direction=Direction.OUTPUT, record__run__status=RunStatus.RUNNING)
+        .exclude(dataset__kind=DatasetKind.KAFKA)
+        .filter(Q(dataset__refreshed_at__isnull=True) | Q(dataset__refreshed_at__lt=looked_at_before))
+        .select_related("dataset", "record__run")
+        .order_by("dataset_id", "-record__run_id")
+    )
+    refreshed: list[int] = []
+    for use in due:
+        if use.dataset_id in refreshed:
+            continue  # written by more than one running run: looked at once, for the newest
+        refreshed.append(use.dataset_id)
+        try:
+            catalog.dataset_refresh(dataset=use.dataset, run=use.record.run, written_schema=use.schema)
+        except Exception:  # noqa: BLE001 - one dataset's problem must not keep the others stale
+            logger.exception("Could not refresh %s, written by running run %s", use.dataset, use.record.run_id)
+    return refreshed
 
 
 # --- hooks: called on a version save and on run transitions; they never raise --------------------------

@@ -77,6 +77,8 @@ class RunSerializer(serializers.Serializer):
     )
     attempt = serializers.IntegerField(help_text="1 for a first run; n for the (n-1)th retry.")
     retry_of = serializers.IntegerField(allow_null=True, help_text="The run this one retries.")
+    deployment = serializers.IntegerField(allow_null=True, help_text="The deployment it is a run of (a stream); null "
+                                                                     "for any other run.")
     created_by = serializers.CharField(allow_null=True, help_text="Username; null when the user was deleted.")
     created_at = serializers.DateTimeField()
     not_before = serializers.DateTimeField(allow_null=True, help_text="A retry does not start before this time.")

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -18,14 +19,17 @@ from studio.runs import selectors
 from studio.runs.models import Run, RunEvent, RunLogLine
 
 __all__ = [
-    "alert_data", "event_data", "log_line_data", "publish_alerts", "publish_log", "publish_metrics",
-    "publish_status", "run_data", "run_detail_data", "run_group",
+    "alert_data", "event_data", "log_line_data", "publish_alerts", "publish_heartbeat", "publish_log",
+    "publish_metrics", "publish_status", "run_data", "run_detail_data", "run_group",
 ]
 
 logger = logging.getLogger(__name__)
 
 # A send that takes longer is given up (and logged): a run never waits on its watchers.
 PUBLISH_TIMEOUT_SECONDS = 5.0
+# At most one `run.heartbeat` per run this often: a heartbeat's only news is its time, and a worker
+# configured to heartbeat every fraction of a second should not flood the browsers.
+HEARTBEAT_PUBLISH_SECONDS = 2.0
 
 
 def run_group(run_id: int) -> str:
@@ -46,6 +50,7 @@ def run_data(run: Run, *, code: bool = False) -> dict[str, Any]:
         "schedule": run.schedule_id,
         "attempt": run.attempt,
         "retry_of": run.retry_of_id,
+        "deployment": run.deployment_id,
         "created_by": run.created_by.get_username() if run.created_by else None,
         "created_at": run.created_at,
         "not_before": run.not_before,
@@ -138,6 +143,35 @@ def publish_status(run: Run, *, event: RunEvent | None = None) -> None:
 def publish_log(run_id: int, lines: list[RunLogLine]) -> None:
     if lines:
         _publish(run_id, {"type": "run.log", "lines": [log_line_data(line) for line in lines]})
+
+
+class _Throttle:
+    """Lets one event per key through every `seconds`; remembers only keys seen within that time, so
+    a long-lived worker's table stays the size of the runs it supervises."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._last: dict[int, float] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: int) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            self._last = {k: at for k, at in self._last.items() if now - at < self.seconds}
+            if key in self._last:
+                return False
+            self._last[key] = now
+            return True
+
+
+_heartbeats = _Throttle(HEARTBEAT_PUBLISH_SECONDS)
+
+
+def publish_heartbeat(run_id: int, *, at: datetime) -> None:
+    """Tell the browsers watching a run that its worker is alive (`run.heartbeat`, with the time it
+    recorded), throttled per run to one every HEARTBEAT_PUBLISH_SECONDS."""
+    if _heartbeats.allow(run_id):
+        _publish(run_id, {"type": "run.heartbeat", "heartbeat_at": _plain(at)})
 
 
 def publish_metrics(run: Run) -> None:

@@ -227,8 +227,13 @@ def run_job_started(*, run_id: int, job_pid: int) -> bool:
 
 
 def run_heartbeat(*, run_id: int) -> bool:
-    """The worker is alive and supervising the run. False when the run is no longer owned."""
-    return bool(Run.objects.filter(pk=run_id, status__in=OWNED).update(heartbeat_at=timezone.now()))
+    """The worker is alive and supervising the run; the run's page is told (throttled). False when
+    the run is no longer owned."""
+    now = timezone.now()
+    if not Run.objects.filter(pk=run_id, status__in=OWNED).update(heartbeat_at=now):
+        return False
+    transaction.on_commit(lambda: events.publish_heartbeat(run_id, at=now))
+    return True
 
 
 def run_set_code(*, run_id: int, code: str) -> None:

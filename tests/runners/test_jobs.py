@@ -115,6 +115,22 @@ def test_cancel_kills_the_whole_group_even_when_the_job_ignores_sigterm(tmp_path
     assert not process_alive(pid)
 
 
+def test_a_cancelled_job_whose_own_process_has_gone_has_its_group_killed_at_once(tmp_path: Path) -> None:
+    # A Spark job cancelled as it starts: its Python process dies on SIGTERM, the JVM it is starting
+    # holds SIGTERM back and keeps the output open. Waiting for it would eat the 5 s a cancel has.
+    cancel_at = time.monotonic() + 1.0
+    result = run_job(spec(tmp_path, """
+        import subprocess, sys, time
+        subprocess.Popen([sys.executable, "-c", "import signal, time; "
+                          "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"])
+        print("started a child that ignores SIGTERM", flush=True)
+        time.sleep(60)
+    """), on_output=Collector(), should_cancel=lambda: time.monotonic() > cancel_at)
+    stopped_after = time.monotonic() - cancel_at
+    assert result.cancelled and result.returncode == -signal.SIGTERM
+    assert stopped_after < 1, stopped_after  # not the 2 s the output is given to drain, nor the grace
+
+
 def test_the_reaper_kills_only_processes_carrying_the_run_key(tmp_path: Path) -> None:
     def start(key: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True,

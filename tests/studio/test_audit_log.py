@@ -203,3 +203,16 @@ def test_webhooks_and_catalog_curation_are_recorded(api: APIClient, workspace: A
     client_for(admin).patch(f"/api/catalog/datasets/{dataset.id}/", {"description": "Raw orders"}, format="json")
     [curated] = events(object_type="dataset", action="update")
     assert curated.actor == "ada" and curated.after["description"] == "Raw orders"
+    # Tags: each one added and each one removed is an event, with who did it.
+    curator = client_for(admin)
+    assert curator.patch(f"/api/catalog/datasets/{dataset.id}/", {"tags": ["gold", "crm"]},
+                         format="json").status_code == 200
+    added = events(object_type="dataset_tag", action="create")
+    assert [(e.actor, e.workspace, e.after) for e in added] == [
+        ("ada", "team", {"dataset": dataset.id, "name": "gold"}),
+        ("ada", "team", {"dataset": dataset.id, "name": "crm"}),
+    ]
+    curator.patch(f"/api/catalog/datasets/{dataset.id}/", {"tags": ["gold", "pii-free"]}, format="json")
+    [removed] = events(object_type="dataset_tag", action="delete")
+    assert removed.actor == "ada" and removed.before == {"dataset": dataset.id, "name": "crm"} and removed.after is None
+    assert [e.after["name"] for e in events(object_type="dataset_tag", action="create")] == ["gold", "crm", "pii-free"]

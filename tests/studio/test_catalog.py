@@ -2,17 +2,23 @@
 (schema, rows, Iceberg snapshots) with PII masked, and kept to each user's workspaces."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from django.utils import timezone as django_timezone
 from rest_framework.test import APIClient
 
 from studio.access.models import Membership, Role
 from studio.catalog.identity import IdentityError, dataset_key
 from studio.catalog.models import Dataset
+from studio.runs import services as runs
+from studio.runs.models import RunStatus
 from tests.studio.conftest import client_for, make_user
 from tests.studio.documents import filter_pipeline
 from tests.studio.test_openapi import Contract, contract, schema  # noqa: F401 - fixtures
@@ -61,6 +67,43 @@ def write_customers(data_dir: Path) -> None:
     pq.write_table(table.slice(0, 2), folder / "part-0.parquet")
     pq.write_table(table.slice(2), folder / "part-1.parquet")
     (folder / "_SUCCESS").write_text("")
+
+
+def iceberg_catalog(settings: Any) -> Any:
+    """The studio's Iceberg catalog as the `data_dir` fixture points it, created empty."""
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    Path(settings.ICEBERG_CATALOG_URI[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    Path(settings.ICEBERG_WAREHOUSE[len("file://"):]).mkdir(parents=True, exist_ok=True)
+    return SqlCatalog("studio", uri=settings.ICEBERG_CATALOG_URI, warehouse=settings.ICEBERG_WAREHOUSE)
+
+
+def start_run(api: APIClient, pipeline: int) -> int:
+    """A run of the pipeline, moved to running through the run services as its worker would."""
+    run_id = api.post(f"/api/pipelines/{pipeline}/runs/", {}, format="json").json()["id"]
+    runs.run_claim(run_id=run_id)
+    runs.run_job_started(run_id=run_id, job_pid=1)
+    return run_id
+
+
+def customers_with_pii_email(api: APIClient, data_dir: Path) -> int:
+    """The landing customers, catalogued with `email` classified PII by otto (the `api` client's
+    operator, given the PII permission for it); the dataset's id."""
+    write_customers(data_dir)
+    save(api, customers_pipeline())
+    pk = by_uri(api, "file:landing/customers")["id"]
+    Membership.objects.filter(user__username="otto").update(can_view_pii=True)
+    response = api.patch(f"/api/catalog/datasets/{pk}/", {"columns": [{"name": "email", "classification": "pii"}]},
+                         format="json")
+    assert response.status_code == 200, response.json()
+    return pk
+
+
+def make_superuser(username: str) -> Any:
+    user = make_user(username)
+    user.is_superuser = True
+    user.save()
+    return user
 
 
 def by_uri(api: APIClient, uri: str) -> dict[str, Any]:
@@ -216,12 +259,7 @@ def test_curation_owner_tags_and_column_classification(
 def test_rows_are_read_from_storage_with_pii_masked_for_users_without_the_permission(
     api: APIClient, data_dir: Path, viewer: Any, contract: Contract
 ) -> None:
-    write_customers(data_dir)
-    save(api, customers_pipeline())
-    pk = by_uri(api, "file:landing/customers")["id"]
-    Membership.objects.filter(user__username="otto").update(can_view_pii=True)
-    api.patch(f"/api/catalog/datasets/{pk}/", {"columns": [{"name": "email", "classification": "pii"}]},
-              format="json")
+    pk = customers_with_pii_email(api, data_dir)
     route = "/api/catalog/datasets/{id}/rows/"
     seen = contract(api.get(f"/api/catalog/datasets/{pk}/rows/"), "get", route)
     assert seen["masked"] == [] and seen["has_more"] is False
@@ -236,14 +274,39 @@ def test_rows_are_read_from_storage_with_pii_masked_for_users_without_the_permis
     assert api.get(f"/api/catalog/datasets/{pk}/rows/?offset=3").json()["rows"] == []
     assert contract(api.get(f"/api/catalog/datasets/{pk}/rows/?limit=0"), "get", route)
     # A superuser sees everything.
-    root = make_user("root")
-    root.is_superuser = True
-    root.save()
+    root = make_superuser("root")
     assert client_for(root).get(f"/api/catalog/datasets/{pk}/rows/").json()["masked"] == []
     # Data that is not there yet is a sentence, not a 500.
     sink = by_uri(api, "file:curated/customers")["id"]
     missing = contract(api.get(f"/api/catalog/datasets/{sink}/rows/"), "get", route)
     assert "Nothing is at 'curated/customers' yet" in missing["detail"]
+
+
+def test_file_previews_mask_pii_for_members_without_the_permission(
+    api: APIClient, data_dir: Path, viewer: Any, contract: Contract
+) -> None:
+    customers_with_pii_email(api, data_dir)
+
+    def preview(client: APIClient, path: str, file_format: str = "parquet") -> dict[str, Any]:
+        return contract(client.post("/api/files/schema/", {"path": path, "format": file_format}, format="json"),
+                        "post", "/api/files/schema/")
+
+    # The editor's preview of a file the catalog holds follows the dataset's page: a member with the
+    # PII permission sees the values, one without it sees them masked, whatever path names the file.
+    seen = preview(api, "landing/customers/*.parquet")
+    assert seen["masked"] == [] and [r["email"] for r in seen["sample"]] == ["a@x.org", "b@x.org"]
+    for path in ("landing/customers/*.parquet", "landing/customers", "landing/customers/part-1.parquet"):
+        hidden = preview(client_for(viewer), path)
+        assert hidden["masked"] == ["email"], path
+        assert {r["email"] for r in hidden["sample"]} == {"***"} and all(r["id"] for r in hidden["sample"]), path
+    assert preview(client_for(make_superuser("root")), "landing/customers")["masked"] == []
+    # Another file in the dataset's folder, whose header spells the column otherwise (Spark reads it).
+    (data_dir / "landing" / "customers" / "export.csv").write_text("ID,EMAIL\n9,z@x.org\n")
+    assert preview(client_for(viewer), "landing/customers/*.csv", "csv")["sample"] == [{"ID": 9, "EMAIL": "***"}]
+    # A file the catalog holds in no dataset of the viewer's workspace has nothing classified.
+    (data_dir / "elsewhere").mkdir()
+    pq.write_table(pa.table({"email": ["c@x.org"]}), data_dir / "elsewhere" / "people.parquet")
+    assert preview(client_for(viewer), "elsewhere/people.parquet")["sample"] == [{"email": "c@x.org"}]
 
 
 def test_refresh_reads_parquet_footers_for_schema_and_row_count(
@@ -276,11 +339,7 @@ def test_refresh_reads_parquet_footers_for_schema_and_row_count(
 def test_iceberg_tables_show_their_snapshots_schema_and_rows(
     api: APIClient, data_dir: Path, settings: Any, contract: Contract
 ) -> None:
-    from pyiceberg.catalog.sql import SqlCatalog
-
-    Path(settings.ICEBERG_CATALOG_URI[len("sqlite:///"):]).parent.mkdir(parents=True)
-    Path(settings.ICEBERG_WAREHOUSE[len("file://"):]).mkdir(parents=True)
-    catalog = SqlCatalog("studio", uri=settings.ICEBERG_CATALOG_URI, warehouse=settings.ICEBERG_WAREHOUSE)
+    catalog = iceberg_catalog(settings)
     catalog.create_namespace("sales")
     first = pa.table({"order_id": pa.array([1, 2], pa.int64()), "amount": pa.array([10.5, 20.0])})
     table = catalog.create_table("sales.orders", schema=first.schema)
@@ -346,8 +405,6 @@ def test_the_viewer_role_reads_the_catalog(api: APIClient, data_dir: Path, viewe
 @pytest.mark.django_db(transaction=True)
 def test_runs_that_write_a_topic_add_their_rows_to_it(api: APIClient, data_dir: Path, settings: Any) -> None:
     from runners.output import NodeMetric
-    from studio.runs import services as runs
-    from studio.runs.models import RunStatus
 
     settings.OPENLINEAGE_TRANSPORT = "off"
     document = filter_pipeline(name="publish")
@@ -355,9 +412,7 @@ def test_runs_that_write_a_topic_add_their_rows_to_it(api: APIClient, data_dir: 
     pk = save(api, document)
 
     def run(rows: int) -> dict[str, Any]:
-        run_id = api.post(f"/api/pipelines/{pk}/runs/", {}, format="json").json()["id"]
-        runs.run_claim(run_id=run_id)
-        runs.run_job_started(run_id=run_id, job_pid=1)
+        run_id = start_run(api, pk)
         runs.run_record_metrics(run_id=run_id, metrics=[NodeMetric("out", "in", rows)])
         runs.run_transition(run_id=run_id, to_status=RunStatus.SUCCEEDED, reason="done")
         return api.get(f"/api/runs/{run_id}/").json()
@@ -368,3 +423,106 @@ def test_runs_that_write_a_topic_add_their_rows_to_it(api: APIClient, data_dir: 
     assert topic["schema_source"] == "written" and [c["name"] for c in topic["schema"]] == ["order_id", "amount"]
     run(3)
     assert by_uri(api, "kafka:big_orders")["row_count"] == 8
+
+
+# --- Iceberg tables that runs write -----------------------------------------------------------------
+
+LAKE_TABLE = "sales.big_orders"
+
+
+def lake_rows(*ids: int) -> pa.Table:
+    return pa.table({"order_id": pa.array(ids, pa.int64()),
+                     "amount": pa.array([Decimal(f"{100 + i}.50") for i in ids], pa.decimal128(12, 2))})
+
+
+@pytest.fixture
+def lake(api: APIClient, data_dir: Path, settings: Any) -> dict[str, Any]:
+    """The Iceberg table `sales.big_orders` (empty) and a saved pipeline that writes it."""
+    settings.OPENLINEAGE_TRANSPORT = "off"
+    catalog = iceberg_catalog(settings)
+    catalog.create_namespace("sales")
+    table = catalog.create_table(LAKE_TABLE, schema=lake_rows(1).schema)
+    document = filter_pipeline(name="big_orders_to_lake")
+    document["nodes"][2] = {"id": "out", "type": "sink.iceberg", "config": {"table": LAKE_TABLE, "mode": "append"}}
+    return {"table": table, "pipeline": save(api, document)}
+
+
+def snapshot_ids(table: Any) -> list[str]:
+    """The table's snapshot ids as the catalog lists them: newest first, as text."""
+    table.refresh()
+    return [str(s.snapshot_id) for s in sorted(table.snapshots(), key=lambda s: s.timestamp_ms, reverse=True)]
+
+
+def committed_at(table: Any) -> datetime:
+    return datetime.fromtimestamp(table.current_snapshot().timestamp_ms / 1000, tz=timezone.utc)
+
+
+def when(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def test_a_run_that_writes_an_iceberg_table_refreshes_it_when_it_finishes(
+    api: APIClient, lake: dict[str, Any], django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    table = lake["table"]
+    before = by_uri(api, f"iceberg:{LAKE_TABLE}")
+    assert before["row_count"] is None and before["snapshots"] == [] and before["last_updated_at"] is None
+    with django_capture_on_commit_callbacks(execute=True):
+        run_id = start_run(api, lake["pipeline"])
+    # What the job commits (no Spark here: pyiceberg commits as the job's driver does).
+    table.append(lake_rows(1, 2))
+    table.append(lake_rows(3))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert runs.run_transition(run_id=run_id, to_status=RunStatus.SUCCEEDED, reason="done")
+    finished = api.get(f"/api/runs/{run_id}/").json()
+    after = by_uri(api, f"iceberg:{LAKE_TABLE}")
+    assert after["row_count"] == 3 and after["refresh_error"] == ""
+    assert [s["snapshot_id"] for s in after["snapshots"]] == snapshot_ids(table)
+    assert after["snapshots"][0]["summary"]["total-records"] == "3"
+    assert after["schema_source"] == "observed"
+    # Its last update is when the run that wrote it finished (after the table's last commit).
+    assert when(after["last_updated_at"]) == when(finished["finished_at"]) >= committed_at(table)
+    assert when(after["refreshed_at"]) >= when(finished["finished_at"])
+
+
+def test_the_outputs_of_a_running_run_are_looked_at_again_at_most_once_per_interval(
+    api: APIClient, lake: dict[str, Any], settings: Any, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    from runners.celery import app
+    from runners.tasks import refresh_running_datasets
+    from studio.lineage.services import running_outputs_refresh
+
+    # Beat sends it to the control queue, with the reaper and the schedule dispatcher.
+    tick = settings.CELERY_BEAT_SCHEDULE["refresh-running-datasets"]
+    assert tick["task"] == refresh_running_datasets.name == "runners.refresh_running_datasets"
+    assert tick["task"] in app.tasks and tick["options"]["queue"] == settings.CONTROL_QUEUE
+    settings.STUDIO_CATALOG_RUNNING_REFRESH_SECONDS = 60
+    table = lake["table"]
+    pk = by_uri(api, f"iceberg:{LAKE_TABLE}")["id"]
+    with django_capture_on_commit_callbacks(execute=True):
+        run_id = start_run(api, lake["pipeline"])
+    assert api.get(f"/api/runs/{run_id}/").json()["status"] == "running"
+
+    # A long-running (streaming) run commits micro-batches and does not finish.
+    table.append(lake_rows(1, 2))
+    assert running_outputs_refresh() == [pk]
+    first = by_uri(api, f"iceberg:{LAKE_TABLE}")
+    assert first["row_count"] == 2 and [s["snapshot_id"] for s in first["snapshots"]] == snapshot_ids(table)
+    assert when(first["last_updated_at"]) == committed_at(table)
+    # The next commit is not looked at within the interval...
+    table.append(lake_rows(3))
+    assert running_outputs_refresh() == []
+    assert by_uri(api, f"iceberg:{LAKE_TABLE}")["row_count"] == 2
+    # ... but once it has passed.
+    later = django_timezone.now() + timedelta(seconds=61)
+    assert running_outputs_refresh(now=later) == [pk]
+    second = by_uri(api, f"iceberg:{LAKE_TABLE}")
+    assert second["row_count"] == 3 and len(second["snapshots"]) == 2
+    assert [s["snapshot_id"] for s in second["snapshots"]] == snapshot_ids(table)
+    assert when(second["last_updated_at"]) == committed_at(table) > when(first["last_updated_at"])
+    # A finished run's outputs are refreshed when it finishes, not by the periodic look.
+    with django_capture_on_commit_callbacks(execute=True):
+        runs.run_transition(run_id=run_id, to_status=RunStatus.SUCCEEDED, reason="done")
+    table.append(lake_rows(4))
+    assert running_outputs_refresh(now=later + timedelta(hours=1)) == []
+    assert by_uri(api, f"iceberg:{LAKE_TABLE}")["row_count"] == 3

@@ -3,6 +3,7 @@ what a run gets, and who may change them."""
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from studio.connections.models import Connection
 from studio.connections.services import ConnectionUnavailable, run_connections
 from tests.studio.conftest import client_for, make_user
 from tests.studio.documents import filter_pipeline
+from tests.studio.test_authorization_matrix import ENDPOINTS, fast_passwords, world  # noqa: F401 - fixtures
 
 SECRET = "s3cr3t-Pa$$word\"with'quotes"
 
@@ -139,6 +141,35 @@ def test_a_connection_in_use_cannot_be_deleted_or_renamed(as_admin: APIClient, a
                      as_admin.patch(f"/api/connections/{pk}/", {"name": "renamed"}, format="json")):
         assert response.status_code == 409 and "events" in response.json()["detail"]
     assert as_admin.patch(f"/api/connections/{pk}/", {"description": "still fine"}, format="json").status_code == 200
+
+
+def test_no_get_endpoint_answers_a_connection_secret(world: dict[str, Any]) -> None:
+    """Every GET endpoint of the authorization matrix (which fails for an endpoint without an entry, so
+    a new one is scanned too), called as it is there, answers without a secret's value: as an admin
+    of the workspace whose connections hold them, and as a superuser."""
+    own = world["targets"]["own"]
+    admin = world["clients"]["admin"]
+    secret = f"s3cr3t-{uuid.uuid4().hex}\"with'quotes"
+    token = f"tok-{uuid.uuid4().hex}"
+    created = admin.post("/api/connections/", kafka_body(name="vault_kafka", secrets={"sasl_password": secret}),
+                         format="json")
+    assert created.status_code == 201, created.json()
+    # The connections the matrix's routes name hold secrets too (and their changes are in the audit log).
+    hook = Connection.objects.get(workspace=own.workspace, name="hook")
+    for pk, secrets in ((own.connection.id, {"ssl_key_password": secret}), (hook.id, {"token": token})):
+        assert admin.patch(f"/api/connections/{pk}/", {"secrets": secrets}, format="json").status_code == 200
+    routes = sorted(route for route, method in ENDPOINTS if method == "GET")
+    assert {"api/connections/<int:pk>/", "api/audit/", "api/runs/<int:pk>/"} <= set(routes)
+    leaks: list[str] = []
+    for role in ("admin", "superuser"):
+        for route in routes:
+            rule = ENDPOINTS[(route, "GET")]
+            path, _ = rule.request(own)
+            response = world["clients"][role].get(path)
+            assert response.status_code == rule.ok, f"{role}: GET {path} answered {response.status_code}"
+            body = response.content.decode()
+            leaks.extend(f"{role}: GET {path}" for value in (secret, json.dumps(secret)[1:-1], token) if value in body)
+    assert leaks == [], f"a secret appears in: {leaks}"
 
 
 def test_kinds_describe_their_fields_and_which_are_secret(api: APIClient) -> None:

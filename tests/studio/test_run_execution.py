@@ -17,6 +17,8 @@ from celery.contrib.testing.worker import start_worker
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.urls import path
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from rest_framework.test import APIClient
 
 from runners.celery import app as celery_app
@@ -66,6 +68,16 @@ def log_text(api: APIClient, run_id: int) -> str:
     return "\n".join(line["text"] for line in api.get(f"/api/runs/{run_id}/log/?limit=5000").json()["lines"])
 
 
+def cancel_and_wait(api: APIClient, run_id: int) -> tuple[dict[str, Any], float]:
+    """Cancel a run through the API and wait for it to end: the run, and the seconds from the cancel
+    request to its terminal status (its `finished_at`, stamped by the status change itself, so the
+    test's polling adds nothing)."""
+    asked = timezone.now()
+    assert api.post(f"/api/runs/{run_id}/cancel/").status_code == 202
+    run = wait_for(api, run_id, FINISHED, timeout=60)
+    return run, (parse_datetime(run["finished_at"]) - asked).total_seconds()
+
+
 @pytest.mark.spark
 def test_a_run_executes_on_spark_and_writes_the_rows(api: APIClient, worker: None, data_dir: Path) -> None:
     run_id = start_run(api, filter_pipeline(), parameters={"min_amount": "100"})
@@ -91,11 +103,9 @@ def test_a_failing_job_fails_the_run_with_its_error(api: APIClient, worker: None
 def test_cancel_stops_a_running_job(api: APIClient, worker: None) -> None:
     run_id = start_run(api, filter_pipeline(name="to_cancel"))
     wait_for(api, run_id, {"running"} | FINISHED)
-    started = time.monotonic()
-    assert api.post(f"/api/runs/{run_id}/cancel/").status_code == 202
-    run = wait_for(api, run_id, FINISHED, timeout=30)
+    run, seconds = cancel_and_wait(api, run_id)
     assert run["status"] == "cancelled"
-    assert time.monotonic() - started < 15
+    assert seconds < 5, seconds  # the issue's bound: the job's process group is stopped within 5 s
 
 
 def test_the_websocket_pushes_status_changes_and_refuses_outsiders(api: APIClient, operator: Any, outsider: Any) -> None:

@@ -24,7 +24,7 @@ from rest_framework.test import APIClient
 from runners import execute, reaper
 from runners.output import LogLine, NodeMetric, QualityResult
 from studio.pipelines.models import Pipeline
-from studio.runs import services
+from studio.runs import events, services
 from studio.runs.models import FINISHED, Run, RunEvent, RunStatus
 from tests.runners.synthetic import fake_python, write_job
 from tests.studio.conftest import client_for
@@ -146,6 +146,45 @@ def test_every_transition_is_published_with_its_event(api: APIClient) -> None:
     assert message["run"]["status"] == "cancelled"
     assert message["event"]["from_status"] == "queued" and message["event"]["to_status"] == "cancelled"
     assert {n["node"]: n["rows_out"] for n in metrics["nodes"]}["orders"] == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_heartbeats_are_published_with_their_time_at_most_once_per_interval(
+    api: APIClient, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    run = new_run(api)
+    queued_beat = services.run_heartbeat(run_id=run.id)  # not owned by a worker yet: nothing to say
+    services.run_claim(run_id=run.id, worker_host="w1", worker_pid=1)
+    monkeypatch.setattr(events, "_heartbeats", events._Throttle(0.5))
+    layer = get_channel_layer()
+
+    async def scenario() -> tuple[list[str], list[str]]:
+        channel = await layer.new_channel()
+        await layer.group_add(f"run-{run.id}", channel)
+        recorded: list[str] = []
+
+        async def beat() -> None:
+            assert await sync_to_async(services.run_heartbeat)(run_id=run.id)
+            at = (await Run.objects.aget(pk=run.id)).heartbeat_at
+            recorded.append(at.isoformat().replace("+00:00", "Z"))
+
+        await beat()
+        await beat()  # within the throttle's interval: recorded, not published
+        await asyncio.sleep(0.6)
+        await beat()
+        pushed: list[str] = []
+        try:
+            while True:
+                message = await asyncio.wait_for(layer.receive(channel), timeout=1.5)
+                # Another test session sharing the Redis layer may publish for a run with the same id.
+                if message["type"] == "run.heartbeat" and message["heartbeat_at"] in recorded:
+                    pushed.append(message["heartbeat_at"])
+        except asyncio.TimeoutError:
+            return recorded, pushed
+
+    recorded, pushed = async_to_sync(scenario)()
+    assert queued_beat is False
+    assert pushed == [recorded[0], recorded[2]]
 
 
 # --- the claim and the worker's settling ------------------------------------------------------------

@@ -1,5 +1,5 @@
 """The run websocket streams a run only to users who may see it (when they connect and while they
-watch), carries each run's own messages only, and pushes node metrics and alerts."""
+watch), carries each run's own messages only, and pushes node metrics, alerts and heartbeats."""
 from __future__ import annotations
 
 from typing import Any
@@ -119,6 +119,25 @@ def test_a_watcher_gets_its_runs_messages_only_with_nodes_metrics_and_alerts(api
         assert status["event"]["to_status"] == "cancelled"
         assert {n["node"]: n["status"] for n in status["nodes"]}["orders"] == "succeeded"
         assert {n["node"]: n["status"] for n in status["nodes"]}["big"] == "cancelled"
+        await watcher.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_watcher_gets_the_workers_heartbeats(api: APIClient, viewer: Any, monkeypatch: Any) -> None:
+    run_id = new_run(api, "beating")
+    services.run_claim(run_id=run_id, worker_host="w1", worker_pid=1)
+    # Run ids come back after each test's flush: a throttle of this test's own.
+    monkeypatch.setattr(events, "_heartbeats", events._Throttle(events.HEARTBEAT_PUBLISH_SECONDS))
+
+    async def scenario() -> None:
+        watcher = socket(viewer, run_id)
+        connected, _ = await watcher.connect()
+        assert connected
+        assert await sync_to_async(services.run_heartbeat)(run_id=run_id)
+        beat = await receive_where(watcher, lambda m: m["type"] == "run.heartbeat")
+        recorded = (await sync_to_async(_run)(run_id)).heartbeat_at
+        assert beat == {"type": "run.heartbeat", "heartbeat_at": recorded.isoformat().replace("+00:00", "Z")}
         await watcher.disconnect()
 
     async_to_sync(scenario)()

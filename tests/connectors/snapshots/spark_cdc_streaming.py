@@ -183,7 +183,7 @@ def build(spark: SparkSession) -> None:
     changes = (
         spark.readStream.format("studio-kafka").options(topic="prod.shop.orders", format="debezium-json", startingOffsets="earliest")
         .options(deadLetterPath=os.path.abspath("dead_letter/orders_cdc/changes"))
-        .options(maxRecordsPerBatch=_records_per_batch())
+        .options(maxRecordsPerBatch=_records_per_batch(), node="changes")
         .schema("`id` BIGINT NOT NULL, `amount` DECIMAL(12,2), `updated` TIMESTAMP, `_op` STRING NOT NULL, `_ts` TIMESTAMP")
         .load()
         .withWatermark("updated", "1 minute")
