@@ -126,6 +126,10 @@ const router = createBrowserRouter([
         lazy: async () => ({ Component: (await import("./admin/AdminHome")).AdminHome }),
       },
       {
+        path: "admin/audit",
+        lazy: async () => ({ Component: (await import("./admin/InstanceAuditPage")).InstanceAuditPage }),
+      },
+      {
         path: "admin/workspaces/:id/:tab?",
         lazy: async () => ({ Component: (await import("./admin/WorkspaceAdminPage")).WorkspaceAdminPage }),
       },

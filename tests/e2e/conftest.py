@@ -2,6 +2,7 @@
 and headless Chromium (Debian's, driven by Playwright)."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import APIResponse, Browser, Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("STUDIO_CHROMIUM", "/usr/bin/chromium")
@@ -89,3 +90,21 @@ def page(browser: Browser, studio: Studio, tmp_path: Path) -> Iterator[Page]:
     page.screenshot(path=str(tmp_path / "last.png"))
     context.close()
     assert not errors, f"the page raised: {errors}"
+
+
+def sign_in(page: Page, studio: Studio, username: str, password: str) -> None:
+    """Open the studio signed out and sign in as `username`."""
+    page.goto(studio.url)
+    page.get_by_test_id("login-username").fill(username)
+    page.get_by_test_id("login-password").fill(password)
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("logout")).to_be_visible()
+
+
+def call_api(page: Page, studio: Studio, method: str, path: str, body: object = None) -> APIResponse:
+    """The studio's REST API with the page's session, as the browser calls it (CSRF header included)."""
+    token = next((c["value"] for c in page.context.cookies() if c["name"] == "csrftoken"), "")
+    return page.request.fetch(
+        studio.url.rstrip("/") + path, method=method, headers={"X-CSRFToken": token, "Content-Type": "application/json"},
+        data=None if body is None else json.dumps(body),
+    )

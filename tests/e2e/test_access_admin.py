@@ -7,7 +7,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import Studio
+from tests.e2e.conftest import Studio, sign_in
 from tests.e2e.test_editor import log_in
 
 pytestmark = pytest.mark.e2e
@@ -66,9 +66,7 @@ def test_an_admin_sets_up_a_viewer_and_a_connection_and_the_viewer_cannot_edit(p
 
     # The viewer: the editor opens read-only.
     page.get_by_test_id("logout").click()
-    page.get_by_test_id("login-username").fill(viewer)
-    page.get_by_test_id("login-password").fill("viewer-password")
-    page.get_by_test_id("login-submit").click()
+    sign_in(page, studio, viewer, "viewer-password")
     page.locator("[data-testid='pipeline-row'][data-pipeline-name='big_orders'] [data-testid='pipeline-open']").click()
     expect(page.get_by_test_id("read-only")).to_be_visible()
     expect(page.get_by_test_id("save")).to_have_count(0)

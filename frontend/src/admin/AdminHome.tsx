@@ -38,6 +38,7 @@ export function AdminHome() {
                 <td className="row">
                   <Link to={`/admin/workspaces/${w.id}/members`}>Members</Link>
                   <Link to={`/admin/workspaces/${w.id}/connections`}>Connections</Link>
+                  <Link to={`/admin/workspaces/${w.id}/webhooks`}>Alert webhooks</Link>
                   {roleAllows(w.role, "admin") && <Link to={`/admin/workspaces/${w.id}/audit`}>Audit log</Link>}
                 </td>
               </tr>
@@ -100,6 +101,11 @@ function InstanceAdmin() {
   return (
     <section>
       <h2>Instance administration</h2>
+      <p>
+        <Link to="/admin/audit" data-testid="instance-audit">
+          Audit log of the whole instance
+        </Link>
+      </p>
       <form className="admin-form" onSubmit={createWorkspace} noValidate>
         <label className="stacked-field">
           New workspace slug

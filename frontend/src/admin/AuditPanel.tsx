@@ -8,7 +8,9 @@ import { adminApi } from "./api";
 import { AUDIT_ACTIONS } from "./types";
 import type { AuditAction, AuditEvent, AuditQuery } from "./types";
 
-interface Filters {
+export interface AuditFilters {
+  /** Only this workspace's events (a slug); used where the panel is not bound to one workspace. */
+  workspace: string;
   actor: string;
   action: AuditAction | "";
   object_type: string;
@@ -17,7 +19,7 @@ interface Filters {
   until: string;
 }
 
-const NO_FILTERS: Filters = { actor: "", action: "", object_type: "", object_id: "", since: "", until: "" };
+export const NO_FILTERS: AuditFilters = { workspace: "", actor: "", action: "", object_type: "", object_id: "", since: "", until: "" };
 const PAGE = 50;
 
 /** `datetime-local` text (the reader's time) as ISO 8601, for the API. */
@@ -36,28 +38,38 @@ export function changeLines(before: JsonObject | null, after: JsonObject | null)
     .map((key) => (before && after ? `${key}: ${show(before[key])} → ${show(after[key])}` : `${key}: ${show((after ?? before)?.[key])}`));
 }
 
-/** The workspace's audit log (admins), filtered by who, what, which object and when. */
-export function AuditPanel({ workspace }: { workspace: Workspace }) {
-  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
-  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+/**
+ * The query for a page of events: bound to `workspace` when given (a workspace's admins), else
+ * instance-wide (superusers), where the workspace is one more filter.
+ */
+export function auditQuery(filters: AuditFilters, workspace: string | null, before?: number): AuditQuery {
+  const scope = workspace ?? filters.workspace.trim();
+  return {
+    ...(scope ? { workspace: scope } : {}),
+    ...(filters.actor ? { actor: filters.actor } : {}),
+    ...(filters.action ? { action: filters.action } : {}),
+    ...(filters.object_type ? { object_type: filters.object_type } : {}),
+    ...(filters.object_id ? { object_id: filters.object_id } : {}),
+    since: isoOf(filters.since),
+    until: isoOf(filters.until),
+    limit: PAGE,
+    before,
+  };
+}
+
+/**
+ * The audit log filtered by who, what, which object and when: one workspace's (its admins), or with
+ * `workspace` null the whole instance's, instance-wide events included (superusers).
+ */
+export function AuditPanel({ workspace }: { workspace: Workspace | null }) {
+  const [draft, setDraft] = useState<AuditFilters>(NO_FILTERS);
+  const [filters, setFilters] = useState<AuditFilters>(NO_FILTERS);
   const [events, setEvents] = useState<AuditEvent[] | null>(null);
   const [next, setNext] = useState<number | null>(null);
   const [messages, setMessages] = useState<string[]>([]);
 
-  const query = useCallback(
-    (before?: number): AuditQuery => ({
-      workspace: workspace.slug,
-      ...(filters.actor ? { actor: filters.actor } : {}),
-      ...(filters.action ? { action: filters.action } : {}),
-      ...(filters.object_type ? { object_type: filters.object_type } : {}),
-      ...(filters.object_id ? { object_id: filters.object_id } : {}),
-      since: isoOf(filters.since),
-      until: isoOf(filters.until),
-      limit: PAGE,
-      before,
-    }),
-    [workspace.slug, filters],
-  );
+  const slug = workspace?.slug ?? null;
+  const query = useCallback((before?: number): AuditQuery => auditQuery(filters, slug, before), [slug, filters]);
 
   useEffect(() => {
     const controller = new AbortController();
@@ -91,7 +103,7 @@ export function AuditPanel({ workspace }: { workspace: Workspace }) {
     setFilters(draft);
   };
 
-  const field = (name: keyof Filters, label: string, type = "text") => (
+  const field = (name: keyof AuditFilters, label: string, type = "text") => (
     <label className="stacked-field">
       {label}
       <input
@@ -106,6 +118,7 @@ export function AuditPanel({ workspace }: { workspace: Workspace }) {
   return (
     <section>
       <form className="admin-form" onSubmit={apply} noValidate>
+        {workspace === null && field("workspace", "Workspace (slug)")}
         {field("actor", "Who (username)")}
         <label className="stacked-field">
           Action
@@ -151,6 +164,7 @@ export function AuditPanel({ workspace }: { workspace: Workspace }) {
           <thead>
             <tr>
               <th>When</th>
+              {workspace === null && <th>Workspace</th>}
               <th>Who</th>
               <th>Action</th>
               <th>Object</th>
@@ -161,6 +175,7 @@ export function AuditPanel({ workspace }: { workspace: Workspace }) {
             {events.map((e) => (
               <tr key={e.id} data-testid="audit-event">
                 <td className="small">{formatDateTime(e.at)}</td>
+                {workspace === null && <td data-testid="audit-event-workspace">{e.workspace ?? <span className="muted">instance</span>}</td>}
                 <td>{e.actor ?? <span className="muted">studio</span>}</td>
                 <td>{e.action}</td>
                 <td>

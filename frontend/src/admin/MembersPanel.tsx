@@ -6,6 +6,7 @@ import { ErrorMessages } from "../ui/Messages";
 import { ROLE_HELP, ROLES, roleAllows } from "./access";
 import { adminApi } from "./api";
 import type { Member, UserAccount } from "./types";
+import { OutcomeMessages, useOutcome } from "./useOutcome";
 
 function RoleSelect({ value, onChange, testId }: { value: WorkspaceRole; onChange: (role: WorkspaceRole) => void; testId: string }) {
   return (
@@ -27,8 +28,7 @@ export function MembersPanel({ workspace }: { workspace: Workspace }) {
   const [username, setUsername] = useState("");
   const [role, setRole] = useState<WorkspaceRole>("viewer");
   const [suggestions, setSuggestions] = useState<UserAccount[]>([]);
-  const [messages, setMessages] = useState<string[]>([]);
-  const [notice, setNotice] = useState<string | null>(null);
+  const outcome = useOutcome();
 
   useEffect(() => {
     const controller = new AbortController();
@@ -50,16 +50,11 @@ export function MembersPanel({ workspace }: { workspace: Workspace }) {
     };
   }, [isAdmin, username]);
 
-  const done = (sentence: string) => {
-    setMessages([]);
-    setNotice(sentence);
-  };
-  const failed = (e: unknown) => {
-    setNotice(null);
-    const fields = fieldErrorsOf(e);
-    const lines = Object.values(fields).flat();
-    setMessages(lines.length > 0 ? lines : errorSentences(e));
-  };
+  const failed = (e: unknown) =>
+    outcome.failed(e, (error) => {
+      const lines = Object.values(fieldErrorsOf(error)).flat();
+      return lines.length > 0 ? lines : errorSentences(error);
+    });
 
   const add = async (event: FormEvent) => {
     event.preventDefault();
@@ -67,7 +62,7 @@ export function MembersPanel({ workspace }: { workspace: Workspace }) {
       const member = await adminApi.members.add(workspace.id, username.trim(), role);
       setMembers((list) => [...(list ?? []), member].sort((a, b) => a.username.localeCompare(b.username)));
       setUsername("");
-      done(`Added ${member.username} as ${member.role}.`);
+      outcome.done(`Added ${member.username} as ${member.role}.`);
     } catch (e) {
       failed(e);
     }
@@ -77,7 +72,7 @@ export function MembersPanel({ workspace }: { workspace: Workspace }) {
     try {
       const updated = await adminApi.members.update(workspace.id, member.user_id, changes);
       setMembers((list) => (list ?? []).map((m) => (m.user_id === updated.user_id ? updated : m)));
-      done(
+      outcome.done(
         changes.role
           ? `${updated.username} is now ${updated.role}.`
           : `${updated.username} ${updated.can_view_pii ? "now sees" : "no longer sees"} PII values.`,
@@ -92,7 +87,7 @@ export function MembersPanel({ workspace }: { workspace: Workspace }) {
     try {
       await adminApi.members.remove(workspace.id, member.user_id);
       setMembers((list) => (list ?? []).filter((m) => m.user_id !== member.user_id));
-      done(`Removed ${member.username}.`);
+      outcome.done(`Removed ${member.username}.`);
     } catch (e) {
       failed(e);
     }
@@ -135,12 +130,7 @@ export function MembersPanel({ workspace }: { workspace: Workspace }) {
           </button>
         </form>
       )}
-      <ErrorMessages messages={messages} testId="members-errors" />
-      {notice && (
-        <p className="notice" role="status">
-          {notice}
-        </p>
-      )}
+      <OutcomeMessages outcome={outcome} errorsTestId="members-errors" />
       <table className="table" data-testid="members">
         <thead>
           <tr>

@@ -8,15 +8,17 @@ import { adminApi } from "./api";
 import { AuditPanel } from "./AuditPanel";
 import { ConnectionsPanel } from "./ConnectionsPanel";
 import { MembersPanel } from "./MembersPanel";
+import { WebhooksPanel } from "./WebhooksPanel";
 import "./admin.css";
 
 const TABS = [
   { path: "members", title: "Members" },
   { path: "connections", title: "Connections" },
+  { path: "webhooks", title: "Alert webhooks" },
   { path: "audit", title: "Audit log" },
 ] as const;
 
-/** One workspace's members, connections and audit log (`/admin/workspaces/:id/:tab`). */
+/** One workspace's members, connections, alert webhooks and audit log (`/admin/workspaces/:id/:tab`). */
 export function WorkspaceAdminPage() {
   const params = useParams();
   const id = Number(params["id"]);
@@ -72,6 +74,7 @@ export function WorkspaceAdminPage() {
       </nav>
       {tab === "members" && <MembersPanel workspace={workspace} />}
       {tab === "connections" && <ConnectionsPanel workspace={workspace} />}
+      {tab === "webhooks" && <WebhooksPanel workspace={workspace} />}
       {tab === "audit" && <AuditPanel workspace={workspace} />}
       {!TABS.some((t) => t.path === tab) && <p className="page-message">There is no page at this address.</p>}
     </main>

@@ -9,11 +9,14 @@ import type {
   ConnectionUpdate,
   Member,
   UserAccount,
+  Webhook,
+  WebhookCreate,
+  WebhookUpdate,
 } from "./types";
 
 const client = api.client;
 
-/** One typed function per access, connections and audit endpoint in docs/api.md. */
+/** One typed function per access, connections, webhooks and audit endpoint in docs/api.md. */
 export const adminApi = {
   workspaces: {
     get: (id: number, signal?: AbortSignal) => client.get<Workspace>(`/api/workspaces/${id}/`, { signal }),
@@ -41,6 +44,13 @@ export const adminApi = {
     create: (body: ConnectionCreate) => client.post<Connection>("/api/connections/", body),
     update: (id: number, body: ConnectionUpdate) => client.patch<Connection>(`/api/connections/${id}/`, body),
     remove: (id: number) => client.delete<null>(`/api/connections/${id}/`),
+  },
+  webhooks: {
+    /** The alert webhooks of every workspace the user belongs to. */
+    list: (signal?: AbortSignal) => client.get<Webhook[]>("/api/webhooks/", { signal }),
+    create: (body: WebhookCreate) => client.post<Webhook>("/api/webhooks/", body),
+    update: (id: number, body: WebhookUpdate) => client.patch<Webhook>(`/api/webhooks/${id}/`, body),
+    remove: (id: number) => client.delete<null>(`/api/webhooks/${id}/`),
   },
   audit: {
     list: (query: AuditQuery, signal?: AbortSignal) =>

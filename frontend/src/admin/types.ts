@@ -71,6 +71,34 @@ export interface ConnectionUpdate {
   secrets?: FieldChanges;
 }
 
+/** A workspace's (or one pipeline's) alerts sent to a webhook connection (format `studio.alert/v1`). */
+export interface Webhook {
+  id: number;
+  workspace: string;
+  /** Only this pipeline's alerts; every pipeline of the workspace when null. */
+  pipeline: number | null;
+  /** The webhook connection's name. */
+  connection: string;
+  /** The connection's URL, where the alerts go. */
+  url: string;
+  enabled: boolean;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WebhookCreate {
+  workspace: string;
+  pipeline?: number | null;
+  connection: string;
+  enabled?: boolean;
+}
+
+export interface WebhookUpdate {
+  connection?: string;
+  enabled?: boolean;
+}
+
 export type AuditAction = "create" | "update" | "delete" | "run" | "cancel" | "permission";
 
 export const AUDIT_ACTIONS: readonly AuditAction[] = ["create", "update", "delete", "run", "cancel", "permission"];

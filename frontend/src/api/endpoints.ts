@@ -1,6 +1,10 @@
 import { ApiClient } from "./client";
 import type {
   CompileResult,
+  Deployment,
+  DeploymentCreate,
+  DeploymentUpgrade,
+  DeploymentUpgradeResult,
   Engine,
   FileList,
   InferSchemaRequest,
@@ -100,6 +104,22 @@ export function createApi(client: ApiClient) {
       log: (runId: number, after: number, limit?: number, signal?: AbortSignal) =>
         client.get<LogPage>(`/api/runs/${runId}/log/`, { query: { after, limit }, signal }),
       cancel: (runId: number) => client.post<RunDetail>(`/api/runs/${runId}/cancel/`),
+    },
+    deployments: {
+      /** The pipeline's deployments, newest first. */
+      list: (pipelineId: number, signal?: AbortSignal) =>
+        client.get<Deployment[]>(`/api/pipelines/${pipelineId}/deployments/`, { signal }),
+      create: (pipelineId: number, body: DeploymentCreate) =>
+        client.post<Deployment>(`/api/pipelines/${pipelineId}/deployments/`, body),
+      get: (id: number, signal?: AbortSignal) => client.get<Deployment>(`/api/deployments/${id}/`, { signal }),
+      stop: (id: number) => client.post<Deployment>(`/api/deployments/${id}/stop/`),
+      start: (id: number) => client.post<Deployment>(`/api/deployments/${id}/start/`),
+      upgrade: (id: number, body: DeploymentUpgrade) =>
+        client.post<DeploymentUpgradeResult>(`/api/deployments/${id}/upgrade/`, body),
+      /** Its runs' micro-batches, oldest first: throughput and lag over time. */
+      progress: (id: number, limit?: number, signal?: AbortSignal) =>
+        client.get<StreamBatch[]>(`/api/deployments/${id}/progress/`, { query: { limit }, signal }),
+      remove: (id: number) => client.delete<null>(`/api/deployments/${id}/`),
     },
     schedules: {
       list: (pipelineId: number, signal?: AbortSignal) =>

@@ -38,7 +38,7 @@ export type RunStatus = (typeof RUN_STATUSES)[number];
 
 export const TERMINAL_STATUSES: readonly RunStatus[] = ["succeeded", "failed", "cancelled", "lost"];
 
-export type RunTrigger = "manual" | "schedule" | "retry";
+export type RunTrigger = "manual" | "schedule" | "retry" | "deployment";
 
 /** What one node of a run is doing, as the run and its job's metrics tell. */
 export const NODE_STATUSES = ["pending", "running", "succeeded", "failed", "cancelled", "lost"] as const;
@@ -166,6 +166,8 @@ export interface Run {
   schedule: number | null;
   attempt: number;
   retry_of: number | null;
+  /** The deployment it is a run of (a stream kept running); null for any other run. */
+  deployment: number | null;
   created_by: string | null;
   created_at: string;
   not_before: string | null;
@@ -285,6 +287,65 @@ export interface ScheduleCreate {
   parameters?: ParameterValues;
   engine?: Engine;
   enabled?: boolean;
+}
+
+/** What a deployment is doing, from what was asked of it and its newest run (docs/api.md#streaming-deployments). */
+export const DEPLOYMENT_STATUSES = ["starting", "running", "stopping", "stopped", "failed"] as const;
+export type DeploymentStatus = (typeof DEPLOYMENT_STATUSES)[number];
+
+/** A streaming pipeline version kept running; each start (and restart) is a run of it. */
+export interface Deployment {
+  id: number;
+  pipeline: number;
+  pipeline_name: string;
+  workspace: string;
+  /** The version it runs (or runs next, during an upgrade). */
+  version: number;
+  engine: Engine;
+  parameters: ParameterValues;
+  status: DeploymentStatus;
+  desired: "running" | "stopped";
+  /** A run starts once the current one has stopped (an upgrade). */
+  restart_pending: boolean;
+  /** Goes up each time its state is reset. */
+  state_generation: number;
+  /** Where its checkpoints and savepoints are kept. */
+  state_dir: string;
+  /** The savepoint its last stop took (Flink on a session cluster); "" otherwise. */
+  last_savepoint: string;
+  /** Its newest run. */
+  run: Run | null;
+  heartbeat_at: string | null;
+  /** Its newest micro-batch. */
+  progress: StreamBatch | null;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeploymentCreate {
+  version?: number;
+  engine?: Engine;
+  parameters?: ParameterValues;
+}
+
+export interface DeploymentUpgrade {
+  version?: number;
+  /** Start the new version with fresh state when the old state cannot serve it. */
+  reset_state?: boolean;
+}
+
+export interface DeploymentUpgradeResult {
+  deployment: Deployment;
+  /** What changes all the same (e.g. a new sink starts empty). */
+  notes: string[];
+}
+
+/** A 409 of the deployment endpoints: refused in its present state, or its state cannot serve a version. */
+export interface DeploymentConflict {
+  detail: string;
+  active_run?: number;
+  problems?: string[];
 }
 
 export type LogLevel = "info" | "warning" | "error";

@@ -4,12 +4,12 @@ import { Link, useBlocker } from "react-router";
 import { ApiError } from "../api/client";
 import { api } from "../api/endpoints";
 import { errorSentences, validationResultOf } from "../api/errors";
-import { ENGINES } from "../api/types";
 import type { Diagnostic, Engine, JsonObject, ParameterValues, PipelineDetail, Run } from "../api/types";
 import { can, roleIn } from "../admin/access";
 import { ReadOnlyMarker } from "../admin/ReadOnlyMarker";
 import { useMe } from "../auth/session";
 import { PipelineFromAddress } from "../pipelines/PipelineFromAddress";
+import { EngineField } from "../runs/EngineField";
 import { RunPanel } from "../runs/RunPanel";
 import { RunParametersModal } from "../runs/RunParametersModal";
 import { setLeaveGuard } from "../ui/leaveGuard";
@@ -261,16 +261,7 @@ function Editor({ pipeline }: { pipeline: PipelineDetail }) {
             <option value="streaming">streaming</option>
           </select>
         </label>
-        <label className="inline-field">
-          Engine
-          <select data-testid="engine-select" value={engine} onChange={(e) => setEngine(ENGINES.find((x) => x === e.target.value) ?? "spark")}>
-            {ENGINES.map((e) => (
-              <option key={e} value={e}>
-                {e}
-              </option>
-            ))}
-          </select>
-        </label>
+        <EngineField value={engine} onChange={setEngine} testId="engine-select" />
         <span className="spacer" />
         <span className={dirty ? "save-status dirty" : "save-status"} data-testid="save-status" role="status">
           {statusText}

@@ -1,20 +1,59 @@
-import { useEffect, useMemo, useRef, useState } from "react";
+import { useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { LogLine } from "../api/types";
-import { countLevels, filterLines, logTime } from "./logView";
+import { errorSentence, isAbort } from "../api/errors";
+import { formatCount } from "../ui/format";
+import { countLevels, filterLines, linesBefore, logTime } from "./logView";
 import type { LogFilter } from "./logView";
 
-/** A run's log as it grows: each line with its level, a level filter, and auto-scroll while at the bottom. */
-export function LogTail({ lines, finished }: { lines: LogLine[]; finished: boolean }) {
+/**
+ * A run's log as it grows: each line with its level, a level filter, auto-scroll while at the
+ * bottom, and (with `onLoadEarlier`) a button that pages back through the lines before the oldest held.
+ */
+export function LogTail({
+  lines,
+  finished,
+  onLoadEarlier,
+}: {
+  lines: LogLine[];
+  finished: boolean;
+  onLoadEarlier?: (() => Promise<number>) | null;
+}) {
   const [filter, setFilter] = useState<LogFilter>("all");
+  const [loadingEarlier, setLoadingEarlier] = useState(false);
+  const [earlierError, setEarlierError] = useState<string | null>(null);
   const logRef = useRef<HTMLPreElement>(null);
   const stickToBottom = useRef(true);
+  /** The log's height before earlier lines were put on top: keeps the lines in view where they were. */
+  const heightBeforePrepend = useRef<number | null>(null);
   const shown = useMemo(() => filterLines(lines, filter), [lines, filter]);
   const counts = useMemo(() => countLevels(lines), [lines]);
+  const before = linesBefore(lines);
 
-  useEffect(() => {
+  useLayoutEffect(() => {
     const log = logRef.current;
-    if (log && stickToBottom.current) log.scrollTop = log.scrollHeight;
+    if (!log) return;
+    if (heightBeforePrepend.current !== null) {
+      log.scrollTop += log.scrollHeight - heightBeforePrepend.current;
+      heightBeforePrepend.current = null;
+    } else if (stickToBottom.current) {
+      log.scrollTop = log.scrollHeight;
+    }
   }, [shown]);
+
+  const loadEarlier = async () => {
+    if (!onLoadEarlier) return;
+    setLoadingEarlier(true);
+    setEarlierError(null);
+    heightBeforePrepend.current = logRef.current?.scrollHeight ?? null;
+    try {
+      if ((await onLoadEarlier()) === 0) heightBeforePrepend.current = null;
+    } catch (e) {
+      heightBeforePrepend.current = null;
+      if (!isAbort(e)) setEarlierError(errorSentence(e));
+    } finally {
+      setLoadingEarlier(false);
+    }
+  };
 
   return (
     <div className="log-tail">
@@ -33,10 +72,21 @@ export function LogTail({ lines, finished }: { lines: LogLine[]; finished: boole
             {counts.warning} warning{counts.warning === 1 ? "" : "s"}
           </span>
         )}
+        {onLoadEarlier && before > 0 && (
+          <button type="button" className="small" data-testid="log-earlier" disabled={loadingEarlier} onClick={() => void loadEarlier()}>
+            {loadingEarlier ? "Loading…" : `Load earlier lines (${formatCount(before)} not shown)`}
+          </button>
+        )}
+        {earlierError && (
+          <span className="field-error small" role="alert">
+            {earlierError}
+          </span>
+        )}
       </div>
       <pre
         className="run-log"
         data-testid="run-log"
+        data-first-seq={lines[0]?.seq}
         ref={logRef}
         onScroll={(e) => {
           const el = e.currentTarget;

@@ -66,3 +66,29 @@ export function ParameterFields({
     </>
   );
 }
+
+/** Parameter values as `name=value` chips. */
+export function ParameterValuesList({ values }: { values: ParameterValues }) {
+  return (
+    <>
+      {Object.entries(values).map(([name, value]) => (
+        <code key={name} className="parameter">
+          {name}={String(value)}
+        </code>
+      ))}
+    </>
+  );
+}
+
+/** A "Parameters" entry of a fact list (`<dl>`), when there are any. */
+export function ParameterFacts({ values }: { values: ParameterValues }) {
+  if (Object.keys(values).length === 0) return null;
+  return (
+    <>
+      <dt>Parameters</dt>
+      <dd>
+        <ParameterValuesList values={values} />
+      </dd>
+    </>
+  );
+}

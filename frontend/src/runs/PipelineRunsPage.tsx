@@ -1,12 +1,16 @@
-import { useEffect, useMemo, useState } from "react";
+import { useCallback, useMemo, useState } from "react";
 import { Link, useNavigate } from "react-router";
 import { api } from "../api/endpoints";
-import { errorSentence, errorSentences, isAbort, validationResultOf } from "../api/errors";
-import { ENGINES } from "../api/types";
-import type { Diagnostic, Engine, ParameterValues, PipelineDetail, Run, WorkspaceRole } from "../api/types";
+import { errorSentences, validationResultOf } from "../api/errors";
+import type { Diagnostic, Engine, ParameterValues, PipelineDetail, Run } from "../api/types";
+import { can } from "../admin/access";
 import { useMe } from "../auth/session";
 import { parseDocument } from "../editor/model/document";
 import { DiagnosticList, ErrorMessages } from "../ui/Messages";
+import { usePolled } from "../ui/usePolled";
+import type { Polled } from "../ui/usePolled";
+import { DeploymentsPanel } from "./DeploymentsPanel";
+import { EngineField } from "./EngineField";
 import { hasActiveRun } from "./history";
 import { RunHistory } from "./RunHistory";
 import { RunParametersModal } from "./RunParametersModal";
@@ -17,14 +21,8 @@ import { PipelineFromAddress } from "../pipelines/PipelineFromAddress";
 /** While a run of the pipeline is active, the history is read again this often. */
 const HISTORY_REFRESH_MS = 5000;
 const HISTORY_LIMIT = 100;
-const ROLES: readonly WorkspaceRole[] = ["viewer", "editor", "operator", "admin"];
 
-function allows(role: WorkspaceRole | undefined, least: WorkspaceRole): boolean {
-  // No membership listed (an instance superuser): the server decides.
-  return role === undefined || ROLES.indexOf(role) >= ROLES.indexOf(least);
-}
-
-/** `/pipelines/:id/runs`: run history with durations, manual runs with parameters, schedules and run settings. */
+/** `/pipelines/:id/runs`: run history with durations, manual runs with parameters, a stream's deployments, schedules and run settings. */
 export function PipelineRunsPage() {
   return (
     <PipelineFromAddress>
@@ -33,33 +31,9 @@ export function PipelineRunsPage() {
   );
 }
 
-function useRunHistory(pipelineId: number): { runs: Run[] | null; error: string | null; reload: () => void } {
-  const [runs, setRuns] = useState<Run[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [generation, setGeneration] = useState(0);
-
-  useEffect(() => {
-    const controller = new AbortController();
-    api.runs.history(pipelineId, HISTORY_LIMIT, controller.signal).then(
-      (list) => {
-        setRuns(list);
-        setError(null);
-      },
-      (e: unknown) => {
-        if (!isAbort(e)) setError(errorSentence(e));
-      },
-    );
-    return () => controller.abort();
-  }, [pipelineId, generation]);
-
-  const active = runs !== null && hasActiveRun(runs);
-  useEffect(() => {
-    if (!active) return;
-    const timer = setTimeout(() => setGeneration((n) => n + 1), HISTORY_REFRESH_MS);
-    return () => clearTimeout(timer);
-  }, [active, runs]);
-
-  return { runs, error, reload: () => setGeneration((n) => n + 1) };
+function useRunHistory(pipelineId: number): Polled<Run[]> {
+  const load = useCallback((signal: AbortSignal) => api.runs.history(pipelineId, HISTORY_LIMIT, signal), [pipelineId]);
+  return usePolled(load, hasActiveRun, HISTORY_REFRESH_MS);
 }
 
 type StartProblem = { kind: "invalid"; errors: Diagnostic[] } | { kind: "failed"; messages: string[] };
@@ -67,9 +41,8 @@ type StartProblem = { kind: "invalid"; errors: Diagnostic[] } | { kind: "failed"
 function PipelineRuns({ pipeline, onChange }: { pipeline: PipelineDetail; onChange: (pipeline: PipelineDetail) => void }) {
   const navigate = useNavigate();
   const me = useMe();
-  const role = me.workspaces.find((w) => w.slug === pipeline.workspace)?.role;
-  const parameters = useMemo(() => parseDocument(pipeline.document, pipeline.name).parameters, [pipeline]);
-  const { runs, error, reload } = useRunHistory(pipeline.id);
+  const { parameters, mode } = useMemo(() => parseDocument(pipeline.document, pipeline.name), [pipeline]);
+  const { value: runs, error, reload } = useRunHistory(pipeline.id);
   const [engine, setEngine] = useState<Engine>("spark");
   const [asking, setAsking] = useState(false);
   const [starting, setStarting] = useState(false);
@@ -89,7 +62,7 @@ function PipelineRuns({ pipeline, onChange }: { pipeline: PipelineDetail; onChan
     }
   };
 
-  const canRun = allows(role, "operator");
+  const canRun = can(me, pipeline.workspace, "run");
   const runnable = pipeline.latest_version !== null;
 
   return (
@@ -103,16 +76,7 @@ function PipelineRuns({ pipeline, onChange }: { pipeline: PipelineDetail; onChan
           Open in the editor
         </Link>
         <span className="spacer" />
-        <label className="inline-field">
-          Engine
-          <select data-testid="run-engine" value={engine} onChange={(e) => setEngine(ENGINES.find((x) => x === e.target.value) ?? "spark")}>
-            {ENGINES.map((e) => (
-              <option key={e} value={e}>
-                {e}
-              </option>
-            ))}
-          </select>
-        </label>
+        <EngineField value={engine} onChange={setEngine} testId="run-engine" />
         <button
           type="button"
           className="primary"
@@ -137,6 +101,15 @@ function PipelineRuns({ pipeline, onChange }: { pipeline: PipelineDetail; onChan
         </div>
       )}
 
+      <DeploymentsPanel
+        pipeline={pipeline}
+        parameters={parameters}
+        streaming={mode === "streaming"}
+        canRun={canRun}
+        runs={runs ?? []}
+        onChanged={reload}
+      />
+
       <section aria-label="Run history">
         <div className="section-head">
           <h2>Run history</h2>
@@ -156,7 +129,7 @@ function PipelineRuns({ pipeline, onChange }: { pipeline: PipelineDetail; onChan
 
       <section aria-label="Run settings">
         <h2>Run settings</h2>
-        <RunPolicyForm pipeline={pipeline} canChange={allows(role, "editor")} onSaved={onChange} />
+        <RunPolicyForm pipeline={pipeline} canChange={can(me, pipeline.workspace, "change")} onSaved={onChange} />
       </section>
 
       {asking && <RunParametersModal parameters={parameters} engine={engine} onRun={(values) => void start(values)} onClose={() => setAsking(false)} />}

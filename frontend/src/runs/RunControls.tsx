@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { api } from "../api/endpoints";
 import { errorSentence } from "../api/errors";
+import { LogTail } from "./LogTail";
 import type { RunLiveStore } from "./runLive";
 import { isTerminal } from "./status";
 import { useRunState } from "./useRunLive";
@@ -59,4 +60,12 @@ export function CancelRunButton({ store, runId }: { store: RunLiveStore; runId: 
       </button>
     </>
   );
+}
+
+/** The run's log tail, live, with its earlier lines a click away. */
+export function LiveLogTail({ store }: { store: RunLiveStore }) {
+  const lines = useRunState(store, (s) => s.lines);
+  const finished = useRunState(store, (s) => (s.run ? isTerminal(s.run.status) : false));
+  const loadEarlier = useRunState(store, (s) => s.loadEarlierLines);
+  return <LogTail lines={lines} finished={finished} onLoadEarlier={loadEarlier} />;
 }

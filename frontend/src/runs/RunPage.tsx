@@ -6,10 +6,11 @@ import type { Run } from "../api/types";
 import { parseDocument } from "../editor/model/document";
 import type { PipelineDocument } from "../editor/model/document";
 import { formatDateTime, formatDuration } from "../ui/format";
-import { CancelRunButton, ConnectionStatus } from "./RunControls";
-import { LogTail } from "./LogTail";
+import { ParameterFacts } from "./ParameterFields";
+import { CancelRunButton, ConnectionStatus, LiveLogTail } from "./RunControls";
 import { RunAlerts } from "./RunAlerts";
 import { RunGraph } from "./RunGraph";
+import { RunLineage } from "./RunLineage";
 import { RunProgress } from "./RunProgress";
 import { RunStatusBadge } from "./RunStatusBadge";
 import { RunTimeline } from "./RunTimeline";
@@ -99,6 +100,10 @@ function RunView({ runId }: { runId: number }) {
             <h2>Alerts</h2>
             <LiveAlerts store={store} />
           </section>
+          <section aria-label="Lineage and quality">
+            <h2>Lineage and quality</h2>
+            <RunLineage runId={run.id} status={run.status} />
+          </section>
           <section aria-label="Transitions">
             <h2>Transitions</h2>
             <LiveTimeline store={store} />
@@ -107,7 +112,7 @@ function RunView({ runId }: { runId: number }) {
       </div>
       <section aria-label="Log">
         <h2>Log</h2>
-        <LiveLog store={store} />
+        <LiveLogTail store={store} />
       </section>
     </main>
   );
@@ -115,7 +120,6 @@ function RunView({ runId }: { runId: number }) {
 
 function RunHeader({ store, run }: { store: RunLiveStore; run: Run }) {
   const detail = useRunState(store, (s) => s.detail);
-  const parameters = Object.entries(run.parameters);
   return (
     <header className="run-header">
       <div className="page-header">
@@ -149,6 +153,16 @@ function RunHeader({ store, run }: { store: RunLiveStore; run: Run }) {
             </>
           )}
         </dd>
+        {run.deployment !== null && (
+          <>
+            <dt>Deployment</dt>
+            <dd>
+              <Link to={`/pipelines/${run.pipeline}/runs#deployment-${run.deployment}`} data-testid="run-deployment">
+                #{run.deployment}
+              </Link>
+            </dd>
+          </>
+        )}
         <dt>Created</dt>
         <dd>{formatDateTime(run.created_at)}</dd>
         {run.not_before && !run.started_at && (
@@ -159,18 +173,7 @@ function RunHeader({ store, run }: { store: RunLiveStore; run: Run }) {
         )}
         <dt>Duration</dt>
         <dd data-testid="run-duration">{run.duration_seconds !== null ? formatDuration(run.duration_seconds) : isTerminal(run.status) ? "—" : "running"}</dd>
-        {parameters.length > 0 && (
-          <>
-            <dt>Parameters</dt>
-            <dd>
-              {parameters.map(([name, value]) => (
-                <code key={name} className="parameter">
-                  {name}={String(value)}
-                </code>
-              ))}
-            </dd>
-          </>
-        )}
+        <ParameterFacts values={run.parameters} />
         {detail?.worker_host && (
           <>
             <dt>Worker</dt>
@@ -205,10 +208,4 @@ function LiveAlerts({ store }: { store: RunLiveStore }) {
 
 function LiveTimeline({ store }: { store: RunLiveStore }) {
   return <RunTimeline events={useRunState(store, (s) => s.events)} />;
-}
-
-function LiveLog({ store }: { store: RunLiveStore }) {
-  const lines = useRunState(store, (s) => s.lines);
-  const finished = useRunState(store, (s) => (s.run ? isTerminal(s.run.status) : false));
-  return <LogTail lines={lines} finished={finished} />;
 }

@@ -1,17 +1,14 @@
 import { Link } from "react-router";
 import type { Run } from "../api/types";
 import { formatDateTime } from "../ui/format";
-import { CancelRunButton, ConnectionStatus } from "./RunControls";
-import { LogTail } from "./LogTail";
+import { CancelRunButton, ConnectionStatus, LiveLogTail } from "./RunControls";
 import { RunStatusBadge } from "./RunStatusBadge";
-import { isTerminal } from "./status";
 import { useRunLive, useRunState } from "./useRunLive";
 
 /** The editor's live view of the run it started: status, error, log tail, Cancel, and the way to the run page. */
 export function RunPanel({ runId, initial, onClose }: { runId: number; initial: Run | null; onClose: () => void }) {
   const store = useRunLive(runId, initial);
   const run = useRunState(store, (s) => s.run);
-  const lines = useRunState(store, (s) => s.lines);
   const loadError = useRunState(store, (s) => s.loadError);
 
   return (
@@ -44,7 +41,7 @@ export function RunPanel({ runId, initial, onClose }: { runId: number; initial: 
           {run.error}
         </pre>
       )}
-      <LogTail lines={lines} finished={run ? isTerminal(run.status) : false} />
+      <LiveLogTail store={store} />
     </section>
   );
 }

@@ -1,4 +1,5 @@
-import type { AlertSeverity, NodeStatus, RunStatus } from "../api/types";
+import type { AlertSeverity, DeploymentStatus, NodeStatus, RunStatus } from "../api/types";
+import { deploymentDescription, deploymentTone } from "./deployments";
 import { nodeTone, runTone, severityTone, statusDescription } from "./status";
 import type { Tone } from "../ui/tone";
 
@@ -23,4 +24,9 @@ export function NodeStatusBadge({ status, testId }: { status: NodeStatus; testId
 
 export function SeverityBadge({ severity }: { severity: AlertSeverity }) {
   return <Badge text={severity} tone={severityTone(severity)} />;
+}
+
+/** What a streaming deployment is doing. */
+export function DeploymentStatusBadge({ status, testId }: { status: DeploymentStatus; testId?: string }) {
+  return <Badge text={status} tone={deploymentTone(status)} title={deploymentDescription(status)} testId={testId} />;
 }

@@ -3,13 +3,13 @@ import type { FormEvent } from "react";
 import { Link } from "react-router";
 import { api } from "../api/endpoints";
 import { errorSentence, errorSentences, fieldErrorsOf, isAbort } from "../api/errors";
-import { ENGINES } from "../api/types";
 import type { Engine, Schedule } from "../api/types";
 import type { PipelineParameter } from "../editor/model/document";
 import { formatDateTime, formatRelative } from "../ui/format";
 import { ErrorMessages } from "../ui/Messages";
-import { ParameterFields, parameterDraft, parameterValues } from "./ParameterFields";
+import { ParameterFields, ParameterValuesList, parameterDraft, parameterValues } from "./ParameterFields";
 import { CRON_PRESETS, cronProblem } from "./schedules";
+import { EngineField } from "./EngineField";
 
 /** A pipeline's cron schedules: list, create (cron, engine, parameters), pause or resume, delete. */
 export function SchedulesPanel({
@@ -80,11 +80,7 @@ export function SchedulesPanel({
                 </td>
                 <td>{schedule.engine}</td>
                 <td>
-                  {Object.entries(schedule.parameters).map(([name, value]) => (
-                    <code key={name} className="parameter">
-                      {name}={String(value)}
-                    </code>
-                  ))}
+                  <ParameterValuesList values={schedule.parameters} />
                 </td>
                 <td data-testid="schedule-next">
                   {schedule.next_fire_at ? (
@@ -206,16 +202,7 @@ function ScheduleForm({
             ))}
           </select>
         </label>
-        <label className="stacked-field">
-          Engine
-          <select data-testid="schedule-engine" value={engine} onChange={(e) => setEngine(ENGINES.find((x) => x === e.target.value) ?? "spark")}>
-            {ENGINES.map((e) => (
-              <option key={e} value={e}>
-                {e}
-              </option>
-            ))}
-          </select>
-        </label>
+        <EngineField value={engine} onChange={setEngine} testId="schedule-engine" stacked />
         <ParameterFields parameters={parameters} draft={draft} onChange={setDraft} testIdPrefix="schedule-param" />
         <label className="checkbox-field">
           <input type="checkbox" data-testid="schedule-enable" checked={enabled} onChange={(e) => setEnabled(e.target.checked)} />

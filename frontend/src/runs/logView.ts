@@ -21,3 +21,9 @@ export function logTime(ts: string): string {
   const match = /T(\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?)/.exec(ts);
   return match?.[1] ?? ts;
 }
+
+/** How many lines of the log come before the first one held (lines are numbered 1, 2, ... without gaps). */
+export function linesBefore(lines: LogLine[]): number {
+  const first = lines[0]?.seq;
+  return first === undefined ? 0 : first - 1;
+}

@@ -25,6 +25,8 @@ export interface RunLiveState {
   connection: ConnectionState;
   retryInMs: number | null;
   loadError: string | null;
+  /** Reads the log lines before the oldest one held (null until the stream is set up); answers how many it added. */
+  loadEarlierLines: (() => Promise<number>) | null;
 
   applyDetail: (detail: RunDetail) => void;
   applyUpdate: (update: RunUpdate) => void;
@@ -33,6 +35,7 @@ export interface RunLiveState {
   setProgress: (progress: StreamBatch[]) => void;
   setConnection: (connection: ConnectionState, retryInMs: number | null) => void;
   setLoadError: (message: string | null) => void;
+  setEarlierLoader: (load: (() => Promise<number>) | null) => void;
 }
 
 export type RunLiveStore = StoreApi<RunLiveState>;
@@ -125,6 +128,7 @@ export function createRunLiveStore(initial: Run | null = null): RunLiveStore {
       connection: "connecting",
       retryInMs: null,
       loadError: null,
+      loadEarlierLines: null,
 
       applyDetail: (detail) =>
         set((state) => ({
@@ -157,6 +161,7 @@ export function createRunLiveStore(initial: Run | null = null): RunLiveStore {
       setProgress: (progress) => set({ progress }),
       setConnection: (connection, retryInMs) => set({ connection, retryInMs }),
       setLoadError: (loadError) => set({ loadError }),
+      setEarlierLoader: (loadEarlierLines) => set({ loadEarlierLines }),
     };
   });
 }

@@ -1,31 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { LogLine, LogPage, Run } from "../api/types";
-import { RunStream, backoffDelay, mergeLines, runSocketUrl } from "./runStream";
+import { runOf } from "./fixtures";
+import { RunStream, backoffDelay, earlierPage, mergeLines, runSocketUrl } from "./runStream";
 import type { RunUpdate, SocketLike } from "./runStream";
 
 const line = (seq: number): LogLine => ({ seq, ts: `t${seq}`, level: "info", text: `line ${seq}` });
 
-const run = (status: Run["status"]): Run => ({
-  id: 12,
-  pipeline: 1,
-  pipeline_name: "p",
-  workspace: "w",
-  version: 2,
-  engine: "spark",
-  parameters: {},
-  status,
-  trigger: "manual",
-  schedule: null,
-  attempt: 1,
-  retry_of: null,
-  created_by: "ada",
-  created_at: "2026-01-01T00:00:00Z",
-  not_before: null,
-  started_at: null,
-  finished_at: null,
-  duration_seconds: null,
-  error: "",
-});
+const run = (status: Run["status"]): Run => runOf(status, { pipeline_name: "p", workspace: "w" });
 
 class FakeSocket implements SocketLike {
   onopen: ((event: Event) => void) | null = null;
@@ -58,6 +39,13 @@ describe("log lines", () => {
     expect([0, 1, 2, 3, 10].map((n) => backoffDelay(n, 1000, 30000))).toEqual([1000, 2000, 4000, 8000, 30000]);
   });
 
+  it("asks for the page just before the oldest line held", () => {
+    expect(earlierPage(7001, 500)).toEqual({ after: 6500, limit: 500 });
+    expect(earlierPage(201, 500)).toEqual({ after: 0, limit: 200 });
+    expect(earlierPage(1, 500)).toBeNull();
+    expect(earlierPage(undefined, 500)).toBeNull();
+  });
+
   it("uses wss on https", () => {
     expect(runSocketUrl(5, { protocol: "https:", host: "studio.example" })).toBe("wss://studio.example/ws/runs/5/");
     expect(runSocketUrl(5, { protocol: "http:", host: "localhost:5173" })).toBe("ws://localhost:5173/ws/runs/5/");
@@ -67,14 +55,15 @@ describe("log lines", () => {
 describe("run stream", () => {
   let sockets: FakeSocket[];
   let pages: Map<number, LogPage>;
-  let fetchLog: ReturnType<typeof vi.fn<(after: number) => Promise<LogPage>>>;
+  let fetchLog: ReturnType<typeof vi.fn<(after: number, limit?: number) => Promise<LogPage>>>;
   let lines: LogLine[];
   let updates: RunUpdate[];
   let opens: number;
   let states: string[];
 
-  const start = () => {
+  const start = (maxLines?: number) => {
     const stream = new RunStream({
+      maxLines,
       url: "ws://host/ws/runs/12/",
       createSocket: (url) => {
         const socket = new FakeSocket(url);
@@ -97,7 +86,10 @@ describe("run stream", () => {
     vi.useFakeTimers();
     sockets = [];
     pages = new Map();
-    fetchLog = vi.fn((after: number) => Promise.resolve(pages.get(after) ?? { lines: [], next: after }));
+    fetchLog = vi.fn((after: number, limit?: number) => {
+      const page = pages.get(after) ?? { lines: [], next: after };
+      return Promise.resolve(limit === undefined ? page : { lines: page.lines.slice(0, limit), next: page.next });
+    });
     lines = [];
     updates = [];
     opens = 0;
@@ -174,6 +166,30 @@ describe("run stream", () => {
     sockets[1]?.drop();
     await vi.advanceTimersByTimeAsync(60000);
     expect(sockets).toHaveLength(2);
+  });
+
+  it("keeps the newest lines and pages back through the earlier ones on request", async () => {
+    const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => line(from + i));
+    pages.set(0, { lines: range(1, 4), next: 4 });
+    pages.set(4, { lines: range(5, 10), next: 10 });
+    const stream = start(5);
+    sockets[0]?.open();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(lines.map((l) => l.seq)).toEqual([6, 7, 8, 9, 10]);
+
+    // Lines 1-5 were dropped from the tail; a page of 3 reads lines 3-5 (after 2, limit 3) and keeps them.
+    pages.set(2, { lines: range(3, 5), next: 5 });
+    expect(await stream.loadEarlier(3)).toBe(3);
+    expect(fetchLog).toHaveBeenLastCalledWith(2, 3);
+    expect(lines.map((l) => l.seq)).toEqual([3, 4, 5, 6, 7, 8, 9, 10]);
+    // The tail now holds 8 lines: a new line at the end drops the oldest, which a click reads again.
+    sockets[0]?.send({ type: "run.log", lines: [line(11)] });
+    expect(lines.map((l) => l.seq)).toEqual([4, 5, 6, 7, 8, 9, 10, 11]);
+    pages.set(0, { lines: range(1, 3), next: 3 });
+    expect(await stream.loadEarlier(3)).toBe(3);
+    expect(fetchLog).toHaveBeenLastCalledWith(0, 3);
+    expect(lines[0]?.seq).toBe(1);
+    expect(await stream.loadEarlier(3)).toBe(0);
   });
 
   it("gives up on 4404 (a run the user may not see)", async () => {

@@ -18,7 +18,7 @@ export type RunUpdate = Exclude<RunSocketMessage, { type: "run.log" }>;
 export interface RunStreamOptions {
   url: string;
   createSocket: (url: string) => SocketLike;
-  fetchLog: (after: number) => Promise<LogPage>;
+  fetchLog: (after: number, limit?: number) => Promise<LogPage>;
   onUpdate: (update: RunUpdate) => void;
   onLines: (lines: LogLine[]) => void;
   /** Called each time the socket (re)opens: the moment to re-read what pushes may have missed. */
@@ -30,6 +30,9 @@ export interface RunStreamOptions {
 }
 
 export const NOT_FOUND_CLOSE_CODE = 4404;
+
+/** How many earlier lines one "load earlier lines" asks for. */
+export const EARLIER_PAGE = 500;
 
 export function runSocketUrl(runId: number, location: Pick<Location, "protocol" | "host">): string {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -44,6 +47,16 @@ export function mergeLines(existing: LogLine[], incoming: LogLine[], max = Infin
   for (const line of incoming) bySeq.set(line.seq, line);
   const merged = [...bySeq.values()].sort((a, b) => a.seq - b.seq);
   return merged.length > max ? merged.slice(merged.length - max) : merged;
+}
+
+/**
+ * The log API's `after` and `limit` for the page of lines just before `firstSeq` (a run's lines are
+ * numbered 1, 2, ... without gaps), at most `pageSize` of them; null when nothing comes before.
+ */
+export function earlierPage(firstSeq: number | undefined, pageSize: number): { after: number; limit: number } | null {
+  if (firstSeq === undefined || firstSeq <= 1) return null;
+  const after = Math.max(0, firstSeq - 1 - pageSize);
+  return { after, limit: firstSeq - 1 - after };
 }
 
 export function backoffDelay(attempt: number, initialMs: number, maxMs: number): number {
@@ -83,7 +96,7 @@ export class RunStream {
   private readonly options: RunStreamOptions;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
-  private readonly maxLines: number;
+  private maxLines: number;
   private socket: SocketLike | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private attempt = 0;
@@ -175,6 +188,22 @@ export class RunStream {
     if (merged === this.lines) return;
     this.lines = merged;
     this.options.onLines(merged);
+  }
+
+  /**
+   * Pages back: the tail holds only the newest `maxLines`, so this reads the page just before the
+   * oldest line held and keeps it too (the limit grows by what it read). Answers how many lines it added.
+   */
+  async loadEarlier(pageSize = EARLIER_PAGE): Promise<number> {
+    const first = this.lines[0]?.seq;
+    const page = earlierPage(first, pageSize);
+    if (first === undefined || page === null) return 0;
+    const result = await this.options.fetchLog(page.after, page.limit);
+    if (this.stopped) return 0;
+    const older = result.lines.filter((line) => line.seq < first);
+    this.maxLines += older.length;
+    this.addLines(older);
+    return older.length;
   }
 
   /** Pages through the log from the cursor; a request made while one runs is folded into a rerun. */

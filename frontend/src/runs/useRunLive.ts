@@ -60,7 +60,7 @@ export function useRunLive(runId: number, initial: Run | null): RunLiveStore {
     const stream = new RunStream({
       url: runSocketUrl(runId, window.location),
       createSocket: (url) => new WebSocket(url),
-      fetchLog: (after) => api.runs.log(runId, after, undefined, controller.signal),
+      fetchLog: (after, limit) => api.runs.log(runId, after, limit, controller.signal),
       onUpdate: (update) => {
         live.applyUpdate(update);
         // Pushes are best effort: once the run has ended, read whatever alerts were missed.
@@ -70,11 +70,13 @@ export function useRunLive(runId: number, initial: Run | null): RunLiveStore {
       onOpen: refresh,
       onConnection: (state, retry) => live.setConnection(state, retry ?? null),
     });
+    live.setEarlierLoader(() => stream.loadEarlier());
     refresh();
     stream.start();
     return () => {
       controller.abort();
       stream.stop();
+      live.setEarlierLoader(null);
     };
   }, [runId, store]);
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { LogLine } from "../api/types";
 import type { PipelineParameter } from "../editor/model/document";
 import { eventOf, nodeOf } from "./fixtures";
-import { countLevels, filterLines, logTime } from "./logView";
+import { countLevels, filterLines, linesBefore, logTime } from "./logView";
 import { LogTail } from "./LogTail";
 import { ParameterFields, parameterDraft, parameterValues } from "./ParameterFields";
 import { RunAlerts, deliverySummary } from "./RunAlerts";
@@ -29,6 +29,18 @@ describe("log tail", () => {
     expect(html).toContain('<span class="log-level">ERROR</span>boom');
     expect(html).toContain("1 error<");
     expect(renderToStaticMarkup(<LogTail lines={[]} finished={false} />)).toContain("Waiting for log lines");
+  });
+
+  it("offers the lines before the oldest it holds", () => {
+    const load = () => Promise.resolve(0);
+    const later = [line(4501, "info", "a"), line(4502, "info", "b")];
+    const html = renderToStaticMarkup(<LogTail lines={later} finished={false} onLoadEarlier={load} />);
+    expect(html).toContain('data-testid="log-earlier"');
+    expect(html).toContain("Load earlier lines (4,500 not shown)");
+    expect(linesBefore(later)).toBe(4500);
+    // From the first line on, or without a way to load them, there is nothing to offer.
+    expect(renderToStaticMarkup(<LogTail lines={lines} finished={false} onLoadEarlier={load} />)).not.toContain("log-earlier");
+    expect(renderToStaticMarkup(<LogTail lines={later} finished={false} />)).not.toContain("log-earlier");
   });
 });
 
