@@ -6,35 +6,15 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Studio, call_api
 from tests.e2e.test_editor import log_in
+from tests.studio.test_run_deployments import stream_document
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark, pytest.mark.slow]
-
-
-def stream_document(name: str, source: str, sink: str) -> dict[str, Any]:
-    """Watch a folder of JSON files, keep some rows, append them to a JSON folder."""
-    return {
-        "format": "studio.pipeline/v1",
-        "name": name,
-        "mode": "streaming",
-        "nodes": [
-            {"id": "clicks", "type": "source.file",
-             "config": {"path": source, "format": "json", "streaming": True,
-                        "schema": [{"name": "user_id", "type": "bigint"}, {"name": "page", "type": "string"}]}},
-            {"id": "keep", "type": "transform.filter", "config": {"condition": "page <> 'skip'"}},
-            {"id": "out", "type": "sink.file", "config": {"path": sink, "format": "json", "mode": "append"}},
-        ],
-        "edges": [
-            {"from": {"node": "clicks", "port": "out"}, "to": {"node": "keep", "port": "in"}},
-            {"from": {"node": "keep", "port": "out"}, "to": {"node": "out", "port": "in"}},
-        ],
-    }
 
 
 def test_deploy_stop_upgrade_with_fresh_state_and_delete(page: Page, studio: Studio) -> None:
@@ -45,7 +25,7 @@ def test_deploy_stop_upgrade_with_fresh_state_and_delete(page: Page, studio: Stu
                                             for u, p in [(1, "home"), (2, "skip"), (3, "cart")]))
     log_in(page, studio)
     created = call_api(page, studio, "POST", "/api/pipelines/", {
-        "workspace": "demo", "name": name, "document": stream_document(name, f"landing/{name}", f"curated/{name}"),
+        "workspace": "demo", "name": name, "document": stream_document(name, folder=f"landing/{name}", sink=f"curated/{name}"),
     })
     assert created.status == 201, created.text()
     pipeline = created.json()["id"]
@@ -73,7 +53,7 @@ def test_deploy_stop_upgrade_with_fresh_state_and_delete(page: Page, studio: Stu
     expect(deployment.get_by_test_id("deployment-start")).to_be_enabled()
 
     # Version 2 reads another folder: the state cannot serve it, and the panel says why.
-    moved = stream_document(name, f"landing/{name}_v2", f"curated/{name}_v2")
+    moved = stream_document(name, folder=f"landing/{name}_v2", sink=f"curated/{name}_v2")
     saved = call_api(page, studio, "POST", f"/api/pipelines/{pipeline}/versions/", {"document": moved, "base_version": 1})
     assert saved.status == 201, saved.text()
     page.reload()

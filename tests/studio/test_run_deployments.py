@@ -35,7 +35,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery]
 FINISHED = {"succeeded", "failed", "cancelled", "lost"}
 
 
-def stream_document(name: str, *, condition: str = "page <> 'skip'", folder: str = "landing/clicks") -> dict[str, Any]:
+def stream_document(name: str, *, condition: str = "page <> 'skip'", folder: str = "landing/clicks",
+                    sink: str = "curated/clicks") -> dict[str, Any]:
     """Watch a folder of JSON files, keep some rows, append them to a JSON folder."""
     return {
         "format": "studio.pipeline/v1",
@@ -47,7 +48,7 @@ def stream_document(name: str, *, condition: str = "page <> 'skip'", folder: str
                         "schema": [{"name": "user_id", "type": "bigint"}, {"name": "page", "type": "string"}]}},
             {"id": "keep", "type": "transform.filter", "config": {"condition": condition}},
             {"id": "out", "type": "sink.file",
-             "config": {"path": "curated/clicks", "format": "json", "mode": "append"}},
+             "config": {"path": sink, "format": "json", "mode": "append"}},
         ],
         "edges": [
             {"from": {"node": "clicks", "port": "out"}, "to": {"node": "keep", "port": "in"}},
