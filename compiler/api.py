@@ -28,14 +28,17 @@ def validate(
     engine: str | None = None,
     parameters: Mapping[str, object] | None = None,
     data_dir: str | None = None,
+    connections: Mapping[str, str] | None = None,
 ) -> ValidationResult:
     """All errors and warnings at once, plus inferred schemas. Never raises on any input.
 
     Without an engine only engine-independent rules apply; with one, also its capability table.
     `data_dir` is where the job's relative paths resolve; given, the columns of parquet sources
-    without a schema are read from the files' footers there.
+    without a schema are read from the files' footers there. `connections` (stored connection name
+    -> kind, e.g. {"lake": "s3"}): given, a node's `connection` must name one of a suitable kind;
+    omitted (the command line), names are not checked until a run resolves them.
     """
-    return analyse(document, engine=engine, parameters=parameters, data_dir=data_dir).result
+    return analyse(document, engine=engine, parameters=parameters, data_dir=data_dir, connections=connections).result
 
 
 def compile_pipeline(
@@ -44,9 +47,10 @@ def compile_pipeline(
     engine: str = "spark",
     parameters: Mapping[str, object] | None = None,
     data_dir: str | None = None,
+    connections: Mapping[str, str] | None = None,
 ) -> CompiledJob:
     """Generate the job for `engine`; raises CompileError (carrying the full result) when invalid."""
-    analysis = analyse(document, engine=engine, parameters=parameters, data_dir=data_dir)
+    analysis = analyse(document, engine=engine, parameters=parameters, data_dir=data_dir, connections=connections)
     if not analysis.result.valid:
         raise CompileError(analysis.result)
     backend = BACKENDS.get(engine)

@@ -298,7 +298,7 @@ def _flink_sink_file(facts: NodeFacts) -> tuple[str, str] | None:
     return _flink_file(facts)
 
 
-def _kafka_connection(facts: NodeFacts) -> tuple[str, str] | None:
+def _connection_name(facts: NodeFacts) -> tuple[str, str] | None:
     """A stored connection's name (studio/connections): the job reads it from $STUDIO_CONNECTION_<NAME>."""
     name = (facts.node.config or {}).get("connection")
     if name is not None and not (isinstance(name, str) and NODE_ID.fullmatch(name)):
@@ -306,9 +306,21 @@ def _kafka_connection(facts: NodeFacts) -> tuple[str, str] | None:
     return None
 
 
+def _flink_iceberg_connection(facts: NodeFacts) -> tuple[str, str] | None:
+    """Flink's Iceberg sink commits through the runner's committer, which uses the studio's own S3
+    settings: a stored connection is refused rather than silently ignored."""
+    if (facts.node.config or {}).get("connection") is not None:
+        return "connection", (
+            "the flink back end writes Iceberg tables with the studio's own S3 settings and cannot use a stored "
+            "connection yet; remove 'connection', or use the spark back end"
+        )
+    return None
+
+
 CONDITIONS: Mapping[tuple[str, str, str], Condition] = {
-    **{(t, engine, mode): _kafka_connection for t in ("source.kafka", "sink.kafka") for engine in ENGINES
-       for mode in ("batch", "streaming")},  # fmt: skip
+    **{(t, engine, mode): _connection_name for t in ("source.kafka", "sink.kafka", "source.iceberg", "sink.iceberg")
+       for engine in ENGINES for mode in ("batch", "streaming")},  # fmt: skip
+    **{("sink.iceberg", "flink", mode): _flink_iceberg_connection for mode in ("batch", "streaming")},
     ("source.file", "spark", "streaming"): _spark_streaming_source_file,
     ("transform.join", "spark", "streaming"): _spark_streaming_join,
     ("transform.aggregate", "spark", "streaming"): _spark_streaming_aggregate,

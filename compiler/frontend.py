@@ -23,7 +23,7 @@ from compiler.expressions import Analysed
 from compiler.facts import InputFacts, NodeFacts
 from compiler.graph import Connection, NodeId, PipelineGraph
 from compiler.lineage import DatasetRef, Lineage
-from compiler.nodes import ListOf, Record, Spec, Text, iter_leaves
+from compiler.nodes import CONNECTION_KINDS, ListOf, Record, Spec, Text, iter_leaves
 from compiler.parameters import ParameterValue, coerce, has_unclosed_reference, substitute, template_references
 from compiler.schema import Inference
 from compiler.sql import Query
@@ -56,8 +56,18 @@ class Analysis:
         return facts.streaming if facts is not None else False
 
 
-def analyse(document: object, *, engine: str | None, parameters: object, data_dir: str | None = None) -> Analysis:
-    """Run every check; never raises on any input."""
+def analyse(
+    document: object,
+    *,
+    engine: str | None,
+    parameters: object,
+    data_dir: str | None = None,
+    connections: Mapping[str, str] | None = None,
+) -> Analysis:
+    """Run every check; never raises on any input.
+
+    `connections` (name -> kind) are the stored connections the document may name; given, every
+    node's `connection` must be one of them, of a kind its node type accepts (CONNECTION_KINDS)."""
     diagnostics = Diagnostics()
     analysis = Analysis(ValidationResult())
     if engine is not None and engine not in ENGINES:
@@ -72,6 +82,8 @@ def analyse(document: object, *, engine: str | None, parameters: object, data_di
         analysis.graph = graph
         _check_flow(pipeline, graph, diagnostics)
         mode_errors = _check_modes(pipeline, diagnostics)
+        if connections is not None:
+            _check_connections(pipeline, connections, diagnostics)
         analysis.texts = _substitute_templates(pipeline, analysis.parameters, diagnostics)
         skipped = graph.cyclic_nodes()
         order = graph.topological_order(exclude=skipped)
@@ -333,6 +345,45 @@ def _substitute_templates(
             if ok:
                 texts[path] = substitute(value, dict(parameters))
     return texts
+
+
+def _check_connections(pipeline: Pipeline, connections: Mapping[str, str], diagnostics: Diagnostics) -> None:
+    """Each node's `connection` names one of `connections` (name -> kind) of a kind the node accepts."""
+    for node in pipeline.nodes:
+        accepted = CONNECTION_KINDS.get(node.type)
+        name = (node.raw_config or {}).get("connection") if isinstance(node.raw_config, Mapping) else None
+        if not accepted or not isinstance(name, str) or not name:
+            continue
+        path = join_path(node.config_path, "connection")
+        wanted = " or ".join(_KIND_LABELS.get(kind, kind) for kind in accepted)
+        suitable = sorted(n for n, kind in connections.items() if kind in accepted)
+        known = f"{wanted} connections here: {', '.join(suitable)}" if suitable else "the workspace has none yet"
+        kind = connections.get(name)
+        if kind is None:
+            hint = did_you_mean(name, suitable)
+            suggestion = f" Did you mean '{hint}'?" if hint else ""
+            diagnostics.error(
+                path,
+                f"Node '{node.id}': there is no connection {quote(name)} in this workspace.{suggestion} "
+                f"It needs {_article(wanted)} {wanted} connection ({known}); an admin can add one under Connections.",
+                node.id,
+            )
+        elif kind not in accepted:
+            label = _KIND_LABELS.get(kind, kind)
+            diagnostics.error(
+                path,
+                f"Node '{node.id}': connection {quote(name)} is {_article(label)} {label} connection, but a "
+                f"{node.type} node needs {_article(wanted)} {wanted} connection ({known}).",
+                node.id,
+            )
+
+
+def _article(word: str) -> str:
+    """'an' before a vowel sound as spoken ('an S3', 'a Kafka')."""
+    return "an" if word[:1].upper() in "AEFHILMNORSX" else "a"
+
+
+_KIND_LABELS = {"kafka": "Kafka", "s3": "S3", "postgres": "PostgreSQL", "jdbc": "JDBC", "webhook": "webhook"}
 
 
 def _check_capabilities(

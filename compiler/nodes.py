@@ -17,6 +17,7 @@ from compiler.diagnostics import Diagnostics, describe_value, did_you_mean, join
 from compiler.types import COLUMN_NAME, parse_type
 
 __all__ = [
+    "CONNECTION_KINDS",
     "INVALID",
     "NODE_SPECS",
     "CheckContext",
@@ -463,6 +464,22 @@ class NodeSpec:
         return "visit_" + name.replace(".", "_")
 
 
+# Which kinds of stored connection (studio/connections/kinds.py) each node type's `connection` may
+# name. The compiler checks a name against the workspace's connections when the caller passes them
+# (`validate(..., connections={name: kind})`); the job reads the connection at run time from
+# $STUDIO_CONNECTION_<NAME>.
+CONNECTION_KINDS: Mapping[str, tuple[str, ...]] = {
+    "source.kafka": ("kafka",),
+    "sink.kafka": ("kafka",),
+    "source.iceberg": ("s3",),
+    "sink.iceberg": ("s3",),
+}
+ICEBERG_CONNECTION_HELP = (
+    "an S3 connection whose keys, endpoint and region the job uses to read and write the table's files "
+    "(default: the studio's AWS_* settings)"
+)
+
+
 def _spec(
     type_: str,
     summary: str,
@@ -537,6 +554,7 @@ _SPECS = [
         "source.iceberg",
         "reads an Iceberg table",
         {
+            "connection": Key(Text(what="the name of a stored connection"), help=ICEBERG_CONNECTION_HELP),
             "table": Key(
                 Text(
                     what="'namespace.name'",
@@ -755,6 +773,7 @@ _SPECS = [
         "sink.iceberg",
         "writes an Iceberg table",
         {
+            "connection": Key(Text(what="the name of a stored connection"), help=ICEBERG_CONNECTION_HELP),
             "table": Key(
                 Text(
                     what="'namespace.name'",

@@ -2,7 +2,8 @@
 
 Generated jobs print `STUDIO_METRIC {json}` for rows per node port (per micro-batch for a stream, with
 `batch`), quality rule results and a source's lag, `STUDIO_ALERT {json}` for each row that reaches a
-`sink.alert` node, and may print `STUDIO_LOG {json}` for a log line with a level. Everything else is
+`sink.alert` node, `STUDIO_PROGRESS {json}` for how far a batch job has got (tasks done out of the
+tasks of the stages started so far), and may print `STUDIO_LOG {json}` for a log line with a level. Everything else is
 a plain log line whose level is guessed from its text. Pure Python (no Django), shared by the Celery
 runner and `run_pipeline`.
 """
@@ -14,13 +15,14 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 __all__ = [
-    "ALERT_PREFIX", "LOG_PREFIX", "METRIC_PREFIX", "SEVERITIES", "Alert", "LogLine", "NodeMetric", "Output",
-    "QualityResult", "SourceLag", "level_of", "metric_line", "parse_line",
+    "ALERT_PREFIX", "LOG_PREFIX", "METRIC_PREFIX", "PROGRESS_PREFIX", "SEVERITIES", "Alert", "JobProgress", "LogLine",
+    "NodeMetric", "Output", "QualityResult", "SourceLag", "level_of", "metric_line", "parse_line",
 ]
 
 METRIC_PREFIX = "STUDIO_METRIC "
 LOG_PREFIX = "STUDIO_LOG "
 ALERT_PREFIX = "STUDIO_ALERT "
+PROGRESS_PREFIX = "STUDIO_PROGRESS "
 MAX_NAME = 200
 MAX_MESSAGE = 10_000  # characters of an alert message kept; longer ones are cut
 SEVERITIES = ("info", "warning", "critical")
@@ -80,7 +82,20 @@ class Alert:
     message: str
 
 
-Output = Union[LogLine, NodeMetric, QualityResult, SourceLag, Alert]
+@dataclass(frozen=True)
+class JobProgress:
+    """How far a batch job has got, from its engine's own tracker: tasks done out of the tasks of
+    the stages started so far (the total grows as stages start), and the newest running stage.
+
+    Printed as `STUDIO_PROGRESS {"tasks_done": N, "tasks_total": M, "stage": S}`; the job prints a
+    last one when its work is done."""
+
+    tasks_done: int
+    tasks_total: int
+    stage: int | None = None
+
+
+Output = Union[LogLine, NodeMetric, QualityResult, SourceLag, Alert, JobProgress]
 
 
 def metric_line(values: dict[str, Any]) -> str:
@@ -153,8 +168,16 @@ def _alert(data: dict[str, Any]) -> Alert:
     return Alert(node=_name(data, "node"), severity=severity, message=message[:MAX_MESSAGE])
 
 
+def _progress(data: dict[str, Any]) -> JobProgress:
+    done, total = _count(data, "tasks_done") or 0, _count(data, "tasks_total") or 0
+    if done > total:
+        raise _Malformed('"tasks_done" must not exceed "tasks_total"')
+    return JobProgress(tasks_done=done, tasks_total=total, stage=_count(data, "stage", optional=True))
+
+
 def parse_line(raw: str) -> Output:
-    """One line of job output as a log line, a node metric, a quality result, a source's lag or an alert.
+    """One line of job output as a log line, a node metric, a quality result, a source's lag, an
+    alert or the job's progress.
 
     A malformed structured line is kept as a warning log line saying what is wrong with it, so a
     bug in a job is visible and never silently drops output.
@@ -166,6 +189,8 @@ def parse_line(raw: str) -> Output:
             return _metric(_structured(stripped, METRIC_PREFIX))
         if stripped.startswith(ALERT_PREFIX):
             return _alert(_structured(stripped, ALERT_PREFIX))
+        if stripped.startswith(PROGRESS_PREFIX):
+            return _progress(_structured(stripped, PROGRESS_PREFIX))
         if stripped.startswith(LOG_PREFIX):
             data = _structured(stripped, LOG_PREFIX)
             message = data.get("message")

@@ -3,7 +3,10 @@
 The generated module has a few small helpers at the top (row counts with DataFrame.observe, quality
 rules, alerts, streaming checkpoints and triggers), then `build(spark)` and `main()`. `build` first
 defines every DataFrame in topological order, then runs the checks that must pass before anything
-is written (quality rules with on_fail: fail, in batch), then the sinks, then prints the metrics.
+is written (quality rules with on_fail: fail, in batch), then the sinks. In batch, each sink's write
+is timed and followed by the metrics of the nodes it finishes (the nodes whose every sink has now
+written); the rest are printed at the end. A batch `main()` also prints the job's progress from
+Spark's status tracker (`_Progress`).
 """
 
 from __future__ import annotations
@@ -42,18 +45,21 @@ _AGGREGATE_CALLS = {"count": "F.count", "count_distinct": "F.count_distinct", "s
 
 _HELPER_METRICS = '''
 def _metric(values: dict[str, object]) -> None:
-    print("STUDIO_METRIC " + json.dumps(values), flush=True)
+    # One write per line (newline included): the progress thread prints between them.
+    print("STUDIO_METRIC " + json.dumps(values) + "\\n", end="", flush=True)
 
 
 class _Metrics:
     """Rows per node port and pass/fail counts per quality rule, observed while the job runs
-    (DataFrame.observe) and printed after the writes, one `STUDIO_METRIC {json}` line each."""
+    (DataFrame.observe) and printed once the sinks they feed have written, one `STUDIO_METRIC {json}`
+    line each."""
 
     def __init__(self) -> None:
         # (observation, its value holding the rows, node, port or quality rules)
         self.observed: list[tuple[str, str, str, str | list[str]]] = []
         self.observations: dict[str, Observation] = {}
         self.streamed: dict[str, dict[int, dict[str, dict]]] = {}  # query -> batch -> name -> row
+        self.printed: set[int] = set()  # positions in `observed`
 
     # Each observation is a plan node Spark cannot fuse with its neighbours, so ports share them
     # where they can (rows_where, same_rows).
@@ -85,13 +91,27 @@ class _Metrics:
         self.observations[name] = Observation(name)
         return df.observe(self.observations[name], *metrics)
 
-    def report(self) -> None:
+    @contextlib.contextmanager
+    def writing(self, sink: str, finishes: list[str]) -> Iterator[None]:
+        """Time a batch sink's write, then print its metrics with the write's duration and those of
+        the nodes it `finishes` (every sink they feed has now written)."""
+        started = time.monotonic()
+        yield
+        duration_ms = round((time.monotonic() - started) * 1000)
+        self.report([sink, *finishes], {sink: duration_ms})
+
+    def report(self, nodes: list[str] | None = None, durations: dict[str, int] | None = None) -> None:
+        """Print the metrics of `nodes` (of every node when None) not printed yet."""
         deadline = time.monotonic() + 2
-        for name, field, node, what in self.observed:
+        for position, (name, field, node, what) in enumerate(self.observed):
+            if position in self.printed or (nodes is not None and node not in nodes):
+                continue
+            self.printed.add(position)
             values = self.values(name, deadline)
             rows = values.get(field) or 0
             if isinstance(what, str):
-                _metric({"node": node, "port": what, "rows": rows})
+                duration = {"duration_ms": durations[node]} if durations and node in durations else {}
+                _metric({"node": node, "port": what, "rows": rows, **duration})
                 continue
             for i, rule in enumerate(what):
                 failed = values.get(f"failed_{i}") or 0
@@ -112,6 +132,64 @@ class _Metrics:
                 return {}
             time.sleep(0.05)
         return self.observations[name].get
+'''
+
+_HELPER_PROGRESS = '''
+
+class _Progress:
+    """How far the job has got, from Spark's status tracker: a thread prints
+    `STUDIO_PROGRESS {"tasks_done": N, "tasks_total": M, "stage": S}` every POLL_SECONDS when it
+    changed. The tasks are those of the stages that ran or run in the Spark jobs started since it
+    began (the total grows as stages start; skipped stages do not count); `stage` is the newest
+    running one."""
+
+    POLL_SECONDS = 0.5
+
+    def __init__(self, spark: SparkSession) -> None:
+        self.tracker = spark.sparkContext.statusTracker()
+        self.first_job = max(self.tracker.getJobIdsForGroup(), default=-1) + 1
+        self.last: dict[str, int | None] | None = None
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.poll, name="studio-progress", daemon=True)
+        self.thread.start()
+
+    def poll(self) -> None:
+        while not self.stopping.wait(self.POLL_SECONDS):
+            self.print(self.current())
+
+    def stop(self) -> None:
+        """Stop polling; print the final count once Spark has settled its jobs (within 2 s)."""
+        self.stopping.set()
+        self.thread.join()
+        deadline = time.monotonic() + 2
+        while self.jobs_running() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.print(self.current(), always=True)
+
+    def jobs(self) -> list:
+        found = (self.tracker.getJobInfo(job) for job in self.tracker.getJobIdsForGroup() if job >= self.first_job)
+        return [job for job in found if job is not None]
+
+    def jobs_running(self) -> bool:
+        return any(job.status == "RUNNING" for job in self.jobs())
+
+    def current(self) -> dict[str, int | None]:
+        done = total = 0
+        running = None
+        for stage_id in sorted({stage for job in self.jobs() for stage in job.stageIds}):
+            stage = self.tracker.getStageInfo(stage_id)
+            if stage is None or not (stage.numActiveTasks or stage.numCompletedTasks or stage.numFailedTasks):
+                continue  # not started yet, or skipped (its output was there already)
+            total += stage.numTasks
+            done += min(stage.numCompletedTasks, stage.numTasks)
+            if stage.numActiveTasks:
+                running = stage_id
+        return {"tasks_done": done, "tasks_total": total, "stage": running}
+
+    def print(self, progress: dict[str, int | None], always: bool = False) -> None:
+        if always or progress != self.last:
+            self.last = progress
+            print("STUDIO_PROGRESS " + json.dumps(progress) + "\\n", end="", flush=True)
 '''
 
 _HELPER_FAIL = '''
@@ -243,7 +321,7 @@ def _raise_alerts(df: DataFrame, node: str, severity: str) -> None:
     """One `STUDIO_ALERT {json}` line per row; the runner shows them live and calls the webhooks."""
     for row in df.collect():
         alert = {"node": node, "severity": severity, "message": row["message"]}
-        print("STUDIO_ALERT " + json.dumps(alert), flush=True)
+        print("STUDIO_ALERT " + json.dumps(alert) + "\\n", end="", flush=True)
 '''
 
 
@@ -298,7 +376,7 @@ class SparkBackend(SparkConnectors, Backend):
     reserved_names = frozenset(
         {"spark", "os", "json", "signal", "threading", "time", "build", "main", "annotations", "args", "metrics",
          "queries", "F", "Column", "DataFrame", "Observation", "SparkSession", "StreamingQuery", "Window",
-         "QualityCheckError", "PIPELINE_FOLDER", "PROCESSING_TIME"}
+         "QualityCheckError", "PIPELINE_FOLDER", "PROCESSING_TIME", "contextlib", "Iterator"}
     ) | CONNECTOR_NAMES  # fmt: skip
 
     def generate(self) -> str:
@@ -316,6 +394,8 @@ class SparkBackend(SparkConnectors, Backend):
             node = self.analysis.node(node_id)
             (sinks if self.spec(node).kind == "sink" else transforms).append(node)
         self.streams = [n for n in sinks if self.analysis.streaming(n.id)]
+        # Batch sink -> the nodes whose metrics are printed once it has written.
+        self.finishes: dict[str, list[str]] = {} if self.streams else self._finishes(sinks)
         body = self.visit_nodes(transforms)
         if self.checks:
             body += ["    # Checks that must pass before anything is written", *self.checks]
@@ -325,8 +405,8 @@ class SparkBackend(SparkConnectors, Backend):
         body.append("    metrics.report()")
         parameters = ", ".join(f"{v.name}={as_text(v)}" for v in self.analysis.parameters.values()) or "none"
         summary = f"Pipeline {self.pipeline.name!r}, generated by Pipeline Studio for Spark. Parameters: {parameters}."
-        imports = ["import json", "import os"] + (["import signal", "import threading"] if self.streams else [])
-        imports += ["import time", ""]
+        imports = ["import contextlib", "import json", "import os"] + (["import signal"] if self.streams else [])
+        imports += ["import threading", "import time", "from collections.abc import Iterator", ""]
         names = ["Column", "DataFrame", "Observation", "SparkSession"] + (["Window"] if self.uses_window else [])
         imports += [f"from pyspark.sql import {', '.join(names)}", "from pyspark.sql import functions as F"]
         if self.streams:
@@ -334,6 +414,8 @@ class SparkBackend(SparkConnectors, Backend):
         imports += self.connector_imports()
         constants: list[str] = []
         helpers = _HELPER_METRICS
+        if not self.streams:
+            helpers += _HELPER_PROGRESS
         if self.uses_fail:
             helpers += _HELPER_FAIL
         if self.streams:
@@ -378,9 +460,11 @@ class SparkBackend(SparkConnectors, Backend):
             '        .config("spark.sql.ansi.enabled", "true")',
             "        .getOrCreate()",
             "    )",
+            *(["    progress = _Progress(spark)"] if not self.streams else []),
             "    try:",
             "        build(spark)",
             "    finally:",
+            *(["        progress.stop()"] if not self.streams else []),
             "        spark.stop()",
             "",
             "",
@@ -401,6 +485,34 @@ class SparkBackend(SparkConnectors, Backend):
                 )
             lines.extend(line for line in visitor(node) if line)  # "": a port counted downstream
         return lines
+
+    def _finishes(self, sinks: Sequence[Node]) -> dict[str, list[str]]:
+        """For each sink (in the order they write), the nodes whose last sink to write it is: their
+        metrics are final then. Nodes that feed no sink are reported at the end."""
+        assert self.analysis.graph is not None
+        graph = self.analysis.graph
+        position = {sink.id: i for i, sink in enumerate(sinks)}
+        finishes: dict[str, list[str]] = {sink.id: [] for sink in sinks}
+        for node_id in self.analysis.order:
+            if node_id in position:
+                continue
+            reached, stack = {node_id}, [node_id]
+            while stack:
+                for connection in graph.outputs(stack.pop()):
+                    if connection.target not in reached:
+                        reached.add(connection.target)
+                        stack.append(connection.target)
+            last = max((position[n] for n in reached if n in position), default=None)
+            if last is not None:
+                finishes[sinks[last].id].append(node_id)
+        return finishes
+
+    def _written(self, node: Node, statement: list[str]) -> list[str]:
+        """A batch sink's write, timed, then followed by its metrics and those of the nodes it finishes."""
+        if node.id not in self.finishes:
+            return statement
+        finished = ", ".join(py_str(n) for n in self.finishes[node.id])
+        return [f"    with metrics.writing({py_str(node.id)}, [{finished}]):", *[f"    {line}" for line in statement]]
 
     def _folded_filters(self) -> dict[tuple[str, str], str]:
         """Batch filters that count their input's rows too (metrics.rows_where), by input port: the
@@ -842,7 +954,7 @@ class SparkBackend(SparkConnectors, Backend):
             lines += self._statement("queries.append(", f"{var}.writeStream.format({py_str(file_format)})", calls, ")")
         else:
             calls.append(f".save({target})")
-            lines += self._statement("", f"{var}.write.format({py_str(file_format)})", calls, "")
+            lines += self._written(node, self._statement("", f"{var}.write.format({py_str(file_format)})", calls, ""))
         return lines
 
     def _statement(self, opening: str, head: str, calls: Sequence[str], closing: str) -> list[str]:
@@ -886,5 +998,5 @@ class SparkBackend(SparkConnectors, Backend):
             ]
             lines += self._statement("queries.append(", f"{var}.writeStream", calls, ")")
         else:
-            lines.append(f"    {raise_call.format(var)}")
+            lines += self._written(node, [f"    {raise_call.format(var)}"])
         return lines

@@ -112,7 +112,7 @@ class SparkConnectors:
         self.uses_connectors = True
         config = self.config(node)
         streaming = self.analysis.streaming(node.id)
-        options = [("table", py_str(self.text(node, "table")))]
+        options = [("table", py_str(self.text(node, "table"))), *_connection(config)]
         if config.get("snapshot_id") is not None:
             options.append(("snapshotId", py_str(str(config["snapshot_id"]))))
         if config.get("as_of"):
@@ -133,7 +133,8 @@ class SparkConnectors:
     def visit_sink_iceberg(self: SparkBackend, node: Node) -> list[str]:
         self.uses_connectors = True
         config = self.config(node)
-        options = [("table", py_str(self.text(node, "table"))), ("mode", py_str(str(config["mode"])))]
+        options = [("table", py_str(self.text(node, "table"))), ("mode", py_str(str(config["mode"]))),
+                   *_connection(config)]
         if config["mode"] == "upsert":
             options.append(("keys", _json_text(config["keys"])))
         calls = [_options(options)]
@@ -156,4 +157,4 @@ class SparkConnectors:
                      ".start()"]
             return lines + self._statement("queries.append(", f"{var}.writeStream.format({py_str(data_source)})", calls, ")")
         calls = [*calls, '.mode("append")', ".save()"]
-        return lines + self._statement("", f"{var}.write.format({py_str(data_source)})", calls, "")
+        return lines + self._written(node, self._statement("", f"{var}.write.format({py_str(data_source)})", calls, ""))

@@ -17,12 +17,16 @@ __all__ = [
     "CONNECTION_OPTION",
     "ConfigError",
     "catalog_properties",
+    "check_location_in_bucket",
     "connection_settings",
     "kafka_bootstrap_servers",
     "kafka_config",
     "load_catalog",
     "option_flag",
     "option_list",
+    "s3_connection_bucket",
+    "s3_connection_properties",
+    "s3_environment_properties",
 ]
 
 # librdkafka settings that hold secrets or connection details beyond the bootstrap address
@@ -149,8 +153,59 @@ def kafka_config(options: Mapping[str, Any] | None = None, **overrides: Any) -> 
     return config
 
 
-def catalog_properties() -> dict[str, str]:
-    """pyiceberg SQL-catalog properties from `ICEBERG_CATALOG_URI`, `ICEBERG_WAREHOUSE` and `AWS_*`."""
+# An S3 connection's fields as pyiceberg FileIO properties. `bucket` has no property: where a table's
+# files live is the catalog's business (its warehouse, the table's location); `s3_connection_bucket`
+# lets a reader or writer check that the table is in the connection's bucket.
+_S3_CONNECTION_KEYS = {
+    "access_key_id": "s3.access-key-id", "secret_access_key": "s3.secret-access-key",
+    "session_token": "s3.session-token", "endpoint_url": "s3.endpoint", "region": "s3.region",
+}
+
+
+def _s3_connection(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    connection = connection_settings(options)
+    if connection and connection.get("kind") != "s3":
+        raise ConfigError(
+            f"The connection in {_option(options, CONNECTION_OPTION)} is a {connection.get('kind')} connection, "
+            "not an S3 connection: Iceberg nodes need an S3 connection."
+        )
+    return connection
+
+
+def s3_connection_properties(options: Mapping[str, Any] | None) -> dict[str, str]:
+    """pyiceberg S3 properties of the S3 connection named by option `connectionVariable` ({} without one)."""
+    connection = _s3_connection(options)
+    properties = {key: str(connection[name]) for name, key in _S3_CONNECTION_KEYS.items() if connection.get(name)}
+    if "s3.endpoint" in properties:
+        # MinIO and other S3-compatible stores address buckets by path, not by virtual host.
+        properties["s3.force-virtual-addressing"] = "false"
+    return properties
+
+
+def s3_connection_bucket(options: Mapping[str, Any] | None) -> str | None:
+    """The bucket an S3 connection is restricted to (its `bucket` setting), if any."""
+    bucket = _s3_connection(options).get("bucket")
+    return str(bucket) if bucket else None
+
+
+def check_location_in_bucket(location: str, options: Mapping[str, Any] | None, what: str) -> None:
+    """Refuse a table outside the bucket of the S3 connection used for it, with a sentence saying so."""
+    bucket = s3_connection_bucket(options)
+    if bucket is None:
+        return
+    scheme, _, rest = location.partition("://")
+    if scheme not in ("s3", "s3a", "s3n") or rest.split("/", 1)[0] != bucket:
+        raise ConfigError(
+            f"{what} is at {location}, outside bucket '{bucket}' of the connection in "
+            f"{_option(options, CONNECTION_OPTION)}: point ICEBERG_WAREHOUSE at that bucket, or use another connection."
+        )
+
+
+def catalog_properties(options: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """pyiceberg SQL-catalog properties from `ICEBERG_CATALOG_URI`, `ICEBERG_WAREHOUSE` and `AWS_*`.
+
+    With option `connectionVariable` naming an S3 connection, that connection's keys, endpoint and
+    region replace the `AWS_*` settings (all of them: the two are never mixed)."""
     uri = os.environ.get("ICEBERG_CATALOG_URI", "").strip()
     warehouse = os.environ.get("ICEBERG_WAREHOUSE", "").strip()
     var_dir = os.environ.get("STUDIO_VAR_DIR", "").strip()
@@ -165,11 +220,11 @@ def catalog_properties() -> dict[str, str]:
     if "://" not in warehouse:
         warehouse = f"file://{Path(warehouse).resolve()}"
     properties = {"uri": uri, "warehouse": warehouse}
-    properties.update(_s3_properties())
+    properties.update(s3_connection_properties(options) if _option(options, CONNECTION_OPTION) else s3_environment_properties())
     return properties
 
 
-def _s3_properties() -> dict[str, str]:
+def s3_environment_properties() -> dict[str, str]:
     mapping = {
         "AWS_ACCESS_KEY_ID": "s3.access-key-id",
         "AWS_SECRET_ACCESS_KEY": "s3.secret-access-key",
@@ -194,12 +249,13 @@ _catalogs: dict[tuple[tuple[str, str], ...], Any] = {}
 _catalogs_lock = threading.Lock()
 
 
-def load_catalog(name: str = DEFAULT_CATALOG_NAME) -> Any:
+def load_catalog(name: str = DEFAULT_CATALOG_NAME, options: Mapping[str, Any] | None = None) -> Any:
     """The studio's pyiceberg SQL catalog (SQLite file by default, PostgreSQL in production), cached.
 
     A SQLite catalog's folder is created on first use; local warehouse folders are created too.
+    `options` may name an S3 connection (`connectionVariable`) whose credentials the catalog's FileIO uses.
     """
-    properties = catalog_properties()
+    properties = catalog_properties(options)
     key = tuple(sorted(properties.items())) + (("name", name),)
     with _catalogs_lock:
         catalog = _catalogs.get(key)

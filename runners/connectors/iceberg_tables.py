@@ -22,7 +22,7 @@ import logging
 import re
 import uuid
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -195,20 +195,23 @@ def _missing_columns(table: Any, fields: Sequence[Field], name: str) -> list[Fie
     return [f for f in fields if f.name not in existing]
 
 
-_static_tables: dict[str, Any] = {}
+_static_tables: dict[tuple[str, tuple[tuple[str, str], ...]], Any] = {}
 
 
-def load_static_table(metadata_location: str) -> Any:
-    """A read-only table at one metadata file (what executors write or read against), cached."""
+def load_static_table(metadata_location: str, options: Mapping[str, Any] | None = None) -> Any:
+    """A read-only table at one metadata file (what executors write or read against), cached.
+
+    `options` may name an S3 connection (`connectionVariable`) whose credentials its FileIO uses."""
     from pyiceberg.table import StaticTable
 
-    table = _static_tables.get(metadata_location)
+    properties = {k: v for k, v in catalog_properties(options).items() if k.startswith("s3.")}
+    key = (metadata_location, tuple(sorted(properties.items())))
+    table = _static_tables.get(key)
     if table is None:
-        properties = {k: v for k, v in catalog_properties().items() if k.startswith("s3.")}
         table = StaticTable.from_metadata(metadata_location, properties=properties)
         if len(_static_tables) > 64:
             _static_tables.clear()
-        _static_tables[metadata_location] = table
+        _static_tables[key] = table
     return table
 
 

@@ -40,7 +40,13 @@ from runners.connectors.columns import (
     fields_from_spark,
     spark_ddl,
 )
-from runners.connectors.config import load_catalog, option_flag, option_list
+from runners.connectors.config import (
+    CONNECTION_OPTION,
+    check_location_in_bucket,
+    load_catalog,
+    option_flag,
+    option_list,
+)
 from runners.connectors.files import read_text
 
 __all__ = ["StudioIcebergDataSource"]
@@ -58,8 +64,18 @@ def _table_name(options: Any) -> str:
     return str(name)
 
 
-def _load(name: str) -> Any:
-    return load_catalog().load_table(tables.table_identifier(name))
+def _connection(options: Any) -> dict[str, str]:
+    """Option `connectionVariable` alone: the name of the environment variable holding the S3
+    connection the table's files are read and written with (never its values, so that what Spark
+    sends to executors carries no secret; each process reads the variable itself)."""
+    variable = options.get(CONNECTION_OPTION) if options else None
+    return {CONNECTION_OPTION: str(variable)} if variable else {}
+
+
+def _load(name: str, connection: dict[str, str]) -> Any:
+    table = load_catalog(options=connection).load_table(tables.table_identifier(name))
+    check_location_in_bucket(table.location(), connection, f"Table {name}")
+    return table
 
 
 def _as_of_millis(text: str) -> int:
@@ -102,9 +118,13 @@ class FileGroup(InputPartition):
     metadata_location: str
     schema_id: int
     tasks: tuple[Any, ...]
+    connection: tuple[tuple[str, str], ...] = ()
 
 
-def _group_tasks(tasks: list[Any], metadata_location: str, schema_id: int) -> list[FileGroup]:
+def _group_tasks(
+    tasks: list[Any], metadata_location: str, schema_id: int, connection: dict[str, str]
+) -> list[FileGroup]:
+    pairs = tuple(connection.items())
     groups: list[FileGroup] = []
     current: list[Any] = []
     size = 0
@@ -112,10 +132,10 @@ def _group_tasks(tasks: list[Any], metadata_location: str, schema_id: int) -> li
         current.append(task)
         size += task.file.file_size_in_bytes
         if size >= TARGET_SPLIT_BYTES:
-            groups.append(FileGroup(metadata_location, schema_id, tuple(current)))
+            groups.append(FileGroup(metadata_location, schema_id, tuple(current), pairs))
             current, size = [], 0
     if current:
-        groups.append(FileGroup(metadata_location, schema_id, tuple(current)))
+        groups.append(FileGroup(metadata_location, schema_id, tuple(current), pairs))
     return groups
 
 
@@ -123,7 +143,7 @@ def _read_group(group: FileGroup, target: pa.Schema) -> Iterator[pa.RecordBatch]
     from pyiceberg.expressions import AlwaysTrue
     from pyiceberg.io.pyarrow import ArrowScan
 
-    table = tables.load_static_table(group.metadata_location)
+    table = tables.load_static_table(group.metadata_location, dict(group.connection))
     schema = table.schemas().get(group.schema_id, table.schema())
     scan = ArrowScan(table.metadata, table.io, schema, AlwaysTrue())
     for batch in scan.to_record_batches(list(group.tasks)):
@@ -133,7 +153,8 @@ def _read_group(group: FileGroup, target: pa.Schema) -> Iterator[pa.RecordBatch]
 
 class IcebergBatchReader(DataSourceReader):
     def __init__(self, options: Any, schema: Any) -> None:
-        table = _load(_table_name(options))
+        self.connection = _connection(options)
+        table = _load(_table_name(options), self.connection)
         snapshot = _snapshot_for_read(table, options)
         self.target = arrow_schema(fields_from_spark(schema))
         self.metadata_location = table.metadata_location
@@ -141,12 +162,13 @@ class IcebergBatchReader(DataSourceReader):
         self.schema_id = _schema_of(table, snapshot).schema_id
 
     def partitions(self) -> list[FileGroup]:
+        pairs = tuple(self.connection.items())
         if self.snapshot_id is None:
-            return [FileGroup(self.metadata_location, self.schema_id, ())]
-        table = tables.load_static_table(self.metadata_location)
+            return [FileGroup(self.metadata_location, self.schema_id, (), pairs)]
+        table = tables.load_static_table(self.metadata_location, self.connection)
         tasks = list(table.scan(snapshot_id=self.snapshot_id).plan_files())
-        return _group_tasks(tasks, self.metadata_location, self.schema_id) or [
-            FileGroup(self.metadata_location, self.schema_id, ())
+        return _group_tasks(tasks, self.metadata_location, self.schema_id, self.connection) or [
+            FileGroup(self.metadata_location, self.schema_id, (), pairs)
         ]
 
     def read(self, partition: FileGroup) -> Iterator[pa.RecordBatch]:  # type: ignore[override]
@@ -169,6 +191,7 @@ class IcebergStreamReader(DataSourceStreamReader):
 
     def __init__(self, options: Any, schema: Any) -> None:
         self.table_name = _table_name(options)
+        self.connection = _connection(options)
         self.target = arrow_schema(fields_from_spark(schema))
         self.start_from = str(options.get("startFrom") or "current")
         if self.start_from not in ("current", "latest"):
@@ -181,7 +204,7 @@ class IcebergStreamReader(DataSourceStreamReader):
 
     def initialOffset(self) -> dict:
         if self._initial is None:
-            current = _load(self.table_name).current_snapshot()
+            current = _load(self.table_name, self.connection).current_snapshot()
             if self.start_from == "latest" and current is not None:
                 self._initial = {"snapshot_id": current.snapshot_id}
             else:
@@ -209,7 +232,7 @@ class IcebergStreamReader(DataSourceStreamReader):
     def latestOffset(self) -> dict:
         if self._frontier is None:
             self.initialOffset()
-        table = _load(self.table_name)
+        table = _load(self.table_name, self.connection)
         current = table.current_snapshot()
         if current is None:
             return {"snapshot_id": self._frontier}
@@ -228,11 +251,11 @@ class IcebergStreamReader(DataSourceStreamReader):
         self._frontier = last
         if first == last or last == NO_SNAPSHOT:
             return []
-        table = _load(self.table_name)
+        table = _load(self.table_name, self.connection)
         schema_id = table.schema().schema_id
         if first == NO_SNAPSHOT and self.start_from == "current":
             tasks = list(table.scan(snapshot_id=last).plan_files())
-            return _group_tasks(tasks, table.metadata_location, schema_id)
+            return _group_tasks(tasks, table.metadata_location, schema_id, self.connection)
         for snapshot in self._chain(table, first, last):
             operation = snapshot.summary.operation.value if snapshot.summary is not None else "append"
             if operation == "overwrite" and not self.skip_overwrite:
@@ -248,7 +271,7 @@ class IcebergStreamReader(DataSourceStreamReader):
         scan = table.incremental_append_scan(
             from_snapshot_id_exclusive=None if first == NO_SNAPSHOT else first, to_snapshot_id_inclusive=last
         )
-        return _group_tasks(list(scan.plan_files()), table.metadata_location, schema_id)
+        return _group_tasks(list(scan.plan_files()), table.metadata_location, schema_id, self.connection)
 
     def read(self, partition: FileGroup) -> Iterator[pa.RecordBatch]:  # type: ignore[override]
         yield from _read_group(partition, self.target)
@@ -273,6 +296,7 @@ def _checkpoint_query_id(location: str) -> str:
 class _IcebergWriterBase:
     def __init__(self, options: Any, schema: Any, overwrite: bool, streaming: bool) -> None:
         self.table_name = _table_name(options)
+        self.connection = _connection(options)
         mode = str(options.get("mode") or ("overwrite" if overwrite else "append"))
         if mode not in tables.MODES:
             raise ValueError(f"Option 'mode' must be one of {', '.join(tables.MODES)}, not '{mode}'.")
@@ -294,7 +318,9 @@ class _IcebergWriterBase:
             stored,
             partition_by=tables.parse_partition_by(options.get("partitionBy")),
             create_if_missing=option_flag(options.get("createIfMissing"), True),
+            catalog=load_catalog(options=self.connection),
         )
+        check_location_in_bucket(table.location(), self.connection, f"Table {self.table_name}")
         self.metadata_location = table.metadata_location
         self.query_id = options.get("queryId") or None
         self.batch_id_option = options.get("batchId")
@@ -323,7 +349,7 @@ class _IcebergWriterBase:
             with pa.ipc.new_stream(sink, latest.schema, options=pa.ipc.IpcWriteOptions(compression="lz4")) as out:
                 out.write_table(latest)
             return IcebergCommitMessage(changes=sink.getvalue(), rows=data.num_rows)
-        table = tables.load_static_table(self.metadata_location)
+        table = tables.load_static_table(self.metadata_location, self.connection)
         files: list[Any] = []
         pending: list[pa.RecordBatch] = []
         rows = pending_rows = pending_bytes = 0
@@ -358,12 +384,12 @@ class _IcebergWriterBase:
             query_id=query_id if query_id else None,
             batch_id=batch_id if query_id else None,
         )
-        result = tables.commit(spec, data_files=data_files, changes=changes)
+        result = tables.commit(spec, data_files=data_files, changes=changes, catalog=load_catalog(options=self.connection))
         if not result.committed and data_files and "already committed" in result.reason:
             self._delete_files(data_files)  # a replay's files: the batch's first files are in the table
 
     def _delete_files(self, data_files: list[Any]) -> None:
-        table = tables.load_static_table(self.metadata_location)
+        table = tables.load_static_table(self.metadata_location, self.connection)
         for data_file in data_files:
             try:
                 table.io.delete(data_file.file_path)
@@ -420,7 +446,7 @@ class StudioIcebergDataSource(DataSource):
         return "studio-iceberg"
 
     def schema(self) -> str:
-        table = _load(_table_name(self.options))
+        table = _load(_table_name(self.options), _connection(self.options))
         snapshot = _snapshot_for_read(table, self.options)
         return spark_ddl(fields_from_iceberg(_schema_of(table, snapshot)))
 

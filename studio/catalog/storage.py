@@ -188,7 +188,10 @@ def iceberg_catalog(uri: str, warehouse: str) -> Any:
         raise StorageError("pyiceberg is not installed, so Iceberg tables cannot be read.") from None
     if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///"):]).exists():
         raise StorageError("The Iceberg catalog has no tables yet (its database does not exist).")
-    return SqlCatalog("studio", uri=uri, warehouse=warehouse)
+    from runners.connectors.config import s3_environment_properties
+
+    # The studio's own object store (AWS_*), as the jobs without a connection use it.
+    return SqlCatalog("studio", uri=uri, warehouse=warehouse, **s3_environment_properties())
 
 
 def _iceberg_table(location: Location, catalog: Any) -> Any:

@@ -9,7 +9,7 @@ from django.db.models import F, QuerySet
 
 from studio.connections.models import Connection
 
-__all__ = ["connection_list", "connection_usages", "referenced_connections"]
+__all__ = ["connection_kinds", "connection_list", "connection_usages", "referenced_connections"]
 
 
 def connection_list(*, user: Any, workspace_slug: str | None = None) -> QuerySet[Connection]:
@@ -17,6 +17,12 @@ def connection_list(*, user: Any, workspace_slug: str | None = None) -> QuerySet
     if workspace_slug:
         connections = connections.filter(workspace__slug=workspace_slug)
     return connections
+
+
+def connection_kinds(*, workspace: Any) -> dict[str, str]:
+    """name -> kind of the workspace's connections: what `compiler.validate(connections=...)` checks
+    a document's `connection` names against (nothing secret)."""
+    return dict(Connection.objects.filter(workspace=workspace).values_list("name", "kind"))
 
 
 def referenced_connections(document: Any) -> dict[str, str]:

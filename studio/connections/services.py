@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
+from compiler.nodes import CONNECTION_KINDS
 from runners.output import LogLine, Output
 from studio.access.models import Workspace
 from studio.connections import crypto
@@ -145,11 +146,17 @@ class RunConnections:
         return [replace(item, text=self.mask(item.text)) if isinstance(item, LogLine) else item for item in output]
 
 
+def _a(label: str) -> str:
+    """The label with its article as spoken ('an S3 ...', 'a Kafka')."""
+    return f"{'an' if label[:1].upper() in 'AEFHILMNORSX' else 'a'} {label}"
+
+
 def run_connections(*, workspace: Workspace, document: Any) -> RunConnections:
     """Decrypt the connections the document's nodes name, for one run of it in the workspace."""
     wanted = referenced_connections(document)
     if not wanted:
         return RunConnections()
+    types = {str(n.get("id")): n.get("type") for n in document.get("nodes", []) if isinstance(n, dict)}
     found = {c.name: c for c in Connection.objects.filter(workspace=workspace, name__in=set(wanted.values()))}
     env: dict[str, str] = {}
     values: set[str] = set()
@@ -174,5 +181,16 @@ def run_connections(*, workspace: Workspace, document: Any) -> RunConnections:
             if len(value) >= MIN_MASKED_LENGTH:
                 # Also as it reads inside JSON text (quotes and backslashes escaped).
                 values.update({value, json.dumps(value)[1:-1]})
+    for node, name in wanted.items():
+        # Each node's type decides which kinds it can use (the studio checks this when it validates; a
+        # document written before a connection was replaced by one of another kind is refused here).
+        accepted = CONNECTION_KINDS.get(str(types.get(node)), ())
+        kind_name = found[name].kind
+        if accepted and kind_name not in accepted:
+            needed = " or ".join(KINDS[k].label for k in accepted)
+            raise ConnectionUnavailable(
+                f"Node '{node}' uses connection '{name}', which is {_a(KINDS[kind_name].label)} connection; "
+                f"a {types.get(node)} node needs {_a(needed)} connection."
+            )
     # Longest first, so a secret containing another is masked whole.
     return RunConnections(env=env, secret_values=tuple(sorted(values, key=len, reverse=True)))

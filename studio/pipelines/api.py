@@ -20,6 +20,7 @@ from studio.core.schema import (
     CSRF_FAILED, INVALID_DOCUMENT_OR_FIELDS, ValidationResultSerializer, VersionConflictSerializer, error_responses,
 )
 from studio.access.permissions import ACTION_BY_METHOD, get_for_action
+from studio.connections.selectors import connection_kinds
 from studio.pipelines import selectors, services
 from studio.pipelines.models import MAX_ATTEMPTS, MAX_BACKOFF_SECONDS, MAX_TIMEOUT_SECONDS, Pipeline, PipelineVersion
 from studio.runs.models import RunStatus
@@ -73,6 +74,19 @@ class CheckSerializer(serializers.Serializer):
     document = serializers.JSONField(help_text="A `studio.pipeline/v1` document.")
     engine = serializers.ChoiceField(choices=compiler.ENGINES, required=False, allow_null=True)
     parameters = serializers.DictField(required=False, default=dict)
+    workspace = serializers.SlugField(
+        required=False, allow_null=True,
+        help_text="A workspace's slug: given, each node's `connection` must name one of its connections of a "
+                  "kind the node accepts (Kafka for Kafka nodes, S3 for Iceberg nodes).",
+    )
+
+
+def _workspace_connections(request: Request, data: dict[str, Any]) -> dict[str, str] | None:
+    """The connections (name -> kind) of the workspace the request names, if it names one it may see."""
+    if not data.get("workspace"):
+        return None
+    workspace = get_for_action(Workspace.objects.all(), user=request.user, action="view", slug=data["workspace"])
+    return connection_kinds(workspace=workspace)
 
 
 class RunSummarySerializer(serializers.Serializer):
@@ -312,14 +326,15 @@ class ValidateView(APIView):
     @extend_schema(
         operation_id="validate", tags=["compiler"], summary="Validate a document without saving it",
         request=CheckSerializer,
-        responses={200: ValidationResultSerializer, **error_responses(400, 401), 403: CSRF_FAILED},
+        responses={200: ValidationResultSerializer, **error_responses(400, 401, 404), 403: CSRF_FAILED},
     )
     def post(self, request: Request) -> Response:
         serializer = CheckSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         result = compiler.validate(
-            data["document"], engine=data.get("engine"), parameters=data["parameters"], data_dir=str(settings.STUDIO_DATA_DIR)
+            data["document"], engine=data.get("engine"), parameters=data["parameters"], data_dir=str(settings.STUDIO_DATA_DIR),
+            connections=_workspace_connections(request, data),
         )
         return Response(result.to_dict())
 
@@ -334,7 +349,7 @@ class CompileView(APIView):
             400: OpenApiResponse(
                 INVALID_DOCUMENT_OR_FIELDS, description="Invalid fields, or a document that is not valid for the engine.",
             ),
-            **error_responses(401), 403: CSRF_FAILED,
+            **error_responses(401, 404), 403: CSRF_FAILED,
         },
     )
     def post(self, request: Request) -> Response:
@@ -344,7 +359,8 @@ class CompileView(APIView):
         engine = data.get("engine") or "spark"
         try:
             job = compiler.compile_pipeline(
-                data["document"], engine=engine, parameters=data["parameters"], data_dir=str(settings.STUDIO_DATA_DIR)
+                data["document"], engine=engine, parameters=data["parameters"], data_dir=str(settings.STUDIO_DATA_DIR),
+                connections=_workspace_connections(request, data),
             )
         except compiler.CompileError as error:
             raise InvalidDocument(error.result.to_dict()) from None

@@ -9,6 +9,7 @@ from rest_framework.exceptions import ValidationError
 
 import compiler
 from studio.access.models import Workspace
+from studio.connections.selectors import connection_kinds
 from studio.core.api import Conflict, InvalidDocument
 from studio.lineage import services as lineage
 from studio.pipelines.models import Pipeline, PipelineVersion
@@ -74,7 +75,8 @@ def version_create(
     shape_errors = compiler.check_shape(document)
     if shape_errors:
         raise InvalidDocument({"valid": False, "errors": [d.to_dict() for d in shape_errors], "warnings": []})
-    result = compiler.validate(document, data_dir=str(settings.STUDIO_DATA_DIR))
+    result = compiler.validate(document, data_dir=str(settings.STUDIO_DATA_DIR),
+                               connections=connection_kinds(workspace=pipeline.workspace))
     try:
         with transaction.atomic():
             # Lock the pipeline row so two saves on one base cannot both pass the check

@@ -1,6 +1,6 @@
-"""The websocket a run page listens on: status changes, new log lines, node metrics, alerts and the
-worker's heartbeats, pushed live; only to a user who may see the run, checked when they connect and
-again while they watch."""
+"""The websocket a run page listens on: status changes, new log lines, node metrics, a batch job's
+progress, alerts and the worker's heartbeats, pushed live; only to a user who may see the run,
+checked when they connect and again while they watch."""
 from __future__ import annotations
 
 import json
@@ -55,6 +55,9 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
         await self._forward(event)
 
     async def run_heartbeat(self, event: dict[str, Any]) -> None:
+        await self._forward(event)
+
+    async def run_progress(self, event: dict[str, Any]) -> None:
         await self._forward(event)
 
     async def _forward(self, event: dict[str, Any]) -> None:

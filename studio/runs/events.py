@@ -20,7 +20,7 @@ from studio.runs.models import Run, RunEvent, RunLogLine
 
 __all__ = [
     "alert_data", "event_data", "log_line_data", "publish_alerts", "publish_heartbeat", "publish_log",
-    "publish_metrics", "publish_status", "run_data", "run_detail_data", "run_group",
+    "publish_metrics", "publish_progress", "publish_status", "run_data", "run_detail_data", "run_group",
 ]
 
 logger = logging.getLogger(__name__)
@@ -178,6 +178,12 @@ def publish_metrics(run: Run) -> None:
     # `status` is the run's status the nodes were computed with, so a browser can tell a snapshot
     # that was overtaken by a later status change from a current one.
     _publish(run.id, {"type": "run.metrics", "status": run.status, "nodes": _plain(selectors.run_nodes(run=run))})
+
+
+def publish_progress(run_id: int, *, tasks_done: int, tasks_total: int, stage: int | None) -> None:
+    """How far a batch job has got, as its engine counts it (`run.progress`: tasks done out of the
+    tasks of the stages started so far): pushed live only, the run page's progress bar while it runs."""
+    _publish(run_id, {"type": "run.progress", "tasks_done": tasks_done, "tasks_total": tasks_total, "stage": stage})
 
 
 def alert_data(*, node: str, severity: str, message: str, at: datetime, seq: int | None = None) -> dict[str, Any]:

@@ -24,10 +24,11 @@ from rest_framework.exceptions import ValidationError
 
 import compiler
 from runners.output import Alert as AlertOutput
-from runners.output import LogLine, NodeMetric, Output, QualityResult, SourceLag, level_of
+from runners.output import JobProgress, LogLine, NodeMetric, Output, QualityResult, SourceLag, level_of
 from runners.state import compatibility, fresh_state_problems
 from studio.access.models import Workspace
 from studio.connections.models import Connection
+from studio.connections.selectors import connection_kinds
 from studio.core.api import Conflict, InvalidDocument
 from studio.pipelines.models import MAX_BACKOFF_SECONDS, Pipeline, PipelineVersion
 from studio.runs import events
@@ -173,7 +174,8 @@ def run_create(
     """Queue a run after checking, now, that the version compiles for the engine and that the
     pipeline accepts another run (409 naming the active run when it refuses concurrent runs)."""
     result = compiler.validate(
-        version.document, engine=engine, parameters=parameters, data_dir=str(settings.STUDIO_DATA_DIR)
+        version.document, engine=engine, parameters=parameters, data_dir=str(settings.STUDIO_DATA_DIR),
+        connections=connection_kinds(workspace=pipeline.workspace),
     )
     if not result.valid:
         raise InvalidDocument(result.to_dict())
@@ -274,7 +276,8 @@ def run_append_log(*, run_id: int, lines: Iterable[str], level: str | None = Non
 
 def run_record_output(*, run_id: int, output: Sequence[Output]) -> None:
     """Store what a job printed: log lines with their levels, metrics (never as log lines), and
-    alerts (stored, logged as warnings, pushed live and sent to the webhooks)."""
+    alerts (stored, logged as warnings, pushed live and sent to the webhooks); push the job's
+    newest progress live."""
     _append(run_id, [(item.level, item.text) for item in output if isinstance(item, LogLine)])
     alerts = [item for item in output if isinstance(item, AlertOutput)]
     if alerts:
@@ -282,6 +285,11 @@ def run_record_output(*, run_id: int, output: Sequence[Output]) -> None:
     metrics = [item for item in output if isinstance(item, (NodeMetric, QualityResult, SourceLag))]
     if metrics:
         run_record_metrics(run_id=run_id, metrics=metrics)
+    progress = [item for item in output if isinstance(item, JobProgress)]
+    if progress:
+        newest = progress[-1]
+        events.publish_progress(run_id, tasks_done=newest.tasks_done, tasks_total=newest.tasks_total,
+                                stage=newest.stage)
 
 
 def run_record_metrics(*, run_id: int, metrics: Sequence[NodeMetric | QualityResult | SourceLag]) -> None:
@@ -649,7 +657,8 @@ def deployment_upgrade(
     deployment = _lock_deployment(deployment)
     _check_streaming(version)
     result = compiler.validate(version.document, engine=deployment.engine, parameters=deployment.parameters,
-                               data_dir=str(settings.STUDIO_DATA_DIR))
+                               data_dir=str(settings.STUDIO_DATA_DIR),
+                               connections=connection_kinds(workspace=deployment.pipeline.workspace))
     if not result.valid:
         raise InvalidDocument(result.to_dict())
     check = compatibility(deployment.version.document, version.document)

@@ -286,7 +286,11 @@ def test_sql_quality_alerts_and_metrics(run_job: Any, tmp_path: Path, capsys: py
     assert_written_as_inferred(document, "checked", tmp_path / "out/good")
     alerts = [json.loads(line.split(" ", 1)[1]) for line in output.splitlines() if line.startswith("STUDIO_ALERT ")]
     assert alerts == [{"node": "alarm", "severity": "critical", "message": "Order 2 of bob: {20.00}"}]
-    found = metrics(output)
+    reported = metrics(output)
+    # Each sink's input line carries its write's duration; the counts are compared without it.
+    sinks = {"region_out", "good_out", "rejected_out", "alarm"}
+    assert all(m["duration_ms"] >= 0 for m in reported if m["node"] in sinks)
+    found = [{k: v for k, v in m.items() if k != "duration_ms"} for m in reported]
     assert {"node": "orders", "port": "out", "rows": 6} in found
     assert {"node": "checked", "port": "out", "rows": 4} in found
     assert {"node": "checked", "port": "rejected", "rows": 1} in found
@@ -299,6 +303,7 @@ def test_sql_quality_alerts_and_metrics(run_job: Any, tmp_path: Path, capsys: py
         {"node": "checked", "rule": "small", "passed": 4, "failed": 2},
     ]
     assert all(set(m) in ({"node", "port", "rows"}, {"node", "rule", "passed", "failed"}) for m in found)
+    assert {m["node"] for m in reported if "duration_ms" in m} == sinks
 
 
 def test_a_failing_quality_rule_stops_the_job_before_anything_is_written(
@@ -379,3 +384,62 @@ def test_streaming_files_to_files_with_available_now(
     # The 10:07 window stays open: the watermark (latest time - 1 minute) has not passed its end.
     assert windows == [(T(2026, 1, 1, 10, 0), "CLICK", 1, 5), (T(2026, 1, 1, 10, 5), "CLICK", 1, 2)]
     assert (tmp_path / "checkpoints/raw_out").is_dir() and (tmp_path / "checkpoints/windows_out").is_dir()
+
+
+def test_each_sink_reports_its_metrics_as_it_finishes_and_the_job_its_progress(
+    spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two sinks: the first one's metrics (with its write's duration) are printed before the second
+    one starts writing, the source feeding both after the second; and `_Progress`, as `main()` runs
+    it, prints tasks done out of tasks started from Spark's status tracker, complete at the end."""
+    from pyspark.sql.readwriter import DataFrameWriter
+
+    from compiler import compile_pipeline
+
+    write(tmp_path / "in/orders.csv", ORDERS_CSV)
+    nodes = [
+        source("orders", "in/orders.csv", ORDERS_SCHEMA),
+        {"id": "big", "type": "transform.filter", "config": {"condition": "amount > 10"}},
+        sink("big_out", "out/big"),
+        {"id": "by_customer", "type": "transform.aggregate",
+         "config": {"group_by": ["customer"], "aggregations": [{"function": "count", "name": "orders"}]}},
+        sink("all_out", "out/all"),
+    ]  # fmt: skip
+    edges = [edge("orders", "big"), edge("big", "big_out"), edge("orders", "by_customer"), edge("by_customer", "all_out")]
+    namespace: dict[str, Any] = {"__name__": "generated_job"}
+    exec(compile(compile_pipeline(pipeline(nodes, edges), engine="spark").code, "<generated job>", "exec"), namespace)
+    save = DataFrameWriter.save
+
+    def marked_save(writer: Any, path: str | None = None, *args: Any, **kwargs: Any) -> None:
+        print(f"WRITING {Path(str(path)).name}", flush=True)
+        save(writer, path, *args, **kwargs)
+
+    monkeypatch.setattr(DataFrameWriter, "save", marked_save)
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    progress = namespace["_Progress"](spark)  # as main() does
+    try:
+        namespace["build"](spark)
+    finally:
+        progress.stop()
+    lines = capsys.readouterr().out.splitlines()
+
+    def at(predicate: Any) -> int:
+        return next(i for i, line in enumerate(lines) if predicate(line))
+
+    def metric_at(node: str) -> int:
+        return at(lambda line: line.startswith("STUDIO_METRIC ") and json.loads(line.split(" ", 1)[1])["node"] == node)
+
+    writes = {name: at(lambda line, name=name: line == f"WRITING {name}") for name in ("big", "all")}
+    first, second = [metric_at(n) for n in ("big", "big_out")], [metric_at(n) for n in ("orders", "by_customer", "all_out")]
+    assert writes["big"] < min(first) and max(first) < writes["all"] < min(second)
+    found = metrics("\n".join(lines))
+    durations = {m["node"]: m["duration_ms"] for m in found if "duration_ms" in m}
+    assert set(durations) == {"big_out", "all_out"} and all(d >= 0 for d in durations.values())
+    assert [{k: v for k, v in m.items() if k != "duration_ms"} for m in found if m["node"] in ("big_out", "all_out")] == [
+        {"node": "big_out", "port": "in", "rows": 3}, {"node": "all_out", "port": "in", "rows": 4}]
+    progress_lines = [json.loads(line.split(" ", 1)[1]) for line in lines if line.startswith("STUDIO_PROGRESS ")]
+    assert progress_lines and all(0 <= p["tasks_done"] <= p["tasks_total"] for p in progress_lines)
+    last = progress_lines[-1]
+    assert last["tasks_total"] > 0 and last["tasks_done"] == last["tasks_total"] and last["stage"] is None
+    assert lines[-1].startswith("STUDIO_PROGRESS ")  # the final count comes after everything the job did

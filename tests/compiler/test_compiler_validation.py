@@ -573,3 +573,86 @@ def test_transform_sql_reads_only_its_inputs(orders_document: dict[str, Any]) ->
     document = _single_node_document(orders_document, "transform.sql", {"query": "SELECT * FROM upstream JOIN secrets"})
     error = only_error(document)
     assert "reads table 'secrets', which is not one of its inputs" in error.message
+
+
+# Stored connections on Iceberg nodes ----------------------------------------------------------
+
+
+def _iceberg_copy(**configs: dict[str, Any]) -> dict[str, Any]:
+    """source.iceberg -> sink.iceberg, each config extended by `configs[node id]`."""
+    return {
+        "format": "studio.pipeline/v1", "name": "lake_copy", "mode": "batch",
+        "nodes": [
+            {"id": "orders", "type": "source.iceberg", "config": {"table": "shop.orders", **configs.get("orders", {})}},
+            {"id": "copy", "type": "sink.iceberg", "config": {"table": "shop.copy", **configs.get("copy", {})}},
+        ],
+        "edges": [{"from": {"node": "orders", "port": "out"}, "to": {"node": "copy", "port": "in"}}],
+    }  # fmt: skip
+
+
+WORKSPACE_CONNECTIONS = {"lake": "s3", "archive": "s3", "events_kafka": "kafka", "warehouse_db": "postgres"}
+
+
+def test_iceberg_nodes_take_an_s3_connection_and_the_job_names_only_its_variable() -> None:
+    from compiler import compile_pipeline
+
+    document = _iceberg_copy(orders={"connection": "lake"}, copy={"connection": "archive"})
+    assert validate(document, engine="spark", connections=WORKSPACE_CONNECTIONS).valid
+    assert validate(document, engine="spark").valid  # the command line: names are checked when a run resolves them
+    code = compile_pipeline(document, engine="spark", connections=WORKSPACE_CONNECTIONS).code
+    assert 'options(table="shop.orders", connectionVariable="STUDIO_CONNECTION_LAKE")' in code
+    assert 'options(table="shop.copy", mode="append", connectionVariable="STUDIO_CONNECTION_ARCHIVE")' in code
+    # Without the key the job is exactly what it was.
+    plain = compile_pipeline(_iceberg_copy(), engine="spark").code
+    assert "connectionVariable" not in plain
+
+
+def test_an_unknown_connection_on_an_iceberg_node_names_the_node_and_its_path() -> None:
+    found = only_error(_iceberg_copy(copy={"connection": "lakee"}), connections=WORKSPACE_CONNECTIONS)
+    assert (found.node, found.path) == ("copy", "$.nodes[1].config.connection")
+    assert "Node 'copy': there is no connection 'lakee' in this workspace. Did you mean 'lake'?" in found.message
+    assert "needs an S3 connection (S3 connections here: archive, lake)" in found.message
+    none = only_error(_iceberg_copy(orders={"connection": "lake"}), connections={})
+    assert (none.node, none.path) == ("orders", "$.nodes[0].config.connection")
+    assert "It needs an S3 connection (the workspace has none yet); an admin can add one under Connections." \
+        in none.message
+
+
+@pytest.mark.parametrize(("name", "kind"), [("events_kafka", "a Kafka"), ("warehouse_db", "a PostgreSQL")])
+def test_a_connection_of_another_kind_on_an_iceberg_node_is_an_error(name: str, kind: str) -> None:
+    found = only_error(_iceberg_copy(orders={"connection": name}), engine="spark", connections=WORKSPACE_CONNECTIONS)
+    assert (found.node, found.path) == ("orders", "$.nodes[0].config.connection")
+    assert found.message == (
+        f"Node 'orders': connection '{name}' is {kind} connection, but a source.iceberg node needs an S3 "
+        "connection (S3 connections here: archive, lake)."
+    )
+
+
+def test_kafka_nodes_need_a_kafka_connection_too() -> None:
+    document = {
+        "format": "studio.pipeline/v1", "name": "events", "mode": "batch",
+        "nodes": [
+            {"id": "events", "type": "source.kafka",
+             "config": {"connection": "lake", "topic": "t", "streaming": False, "schema": [{"name": "id", "type": "bigint"}]}},
+            {"id": "copy", "type": "sink.iceberg", "config": {"table": "shop.events", "connection": "lake"}},
+        ],
+        "edges": [{"from": {"node": "events", "port": "out"}, "to": {"node": "copy", "port": "in"}}],
+    }  # fmt: skip
+    found = only_error(document, connections=WORKSPACE_CONNECTIONS)
+    assert (found.node, found.path) == ("events", "$.nodes[0].config.connection")
+    assert "is an S3 connection, but a source.kafka node needs a Kafka connection (Kafka connections here: " \
+           "events_kafka)" in found.message
+
+
+def test_an_iceberg_connection_name_is_checked_and_flink_refuses_it() -> None:
+    bad = only_error(_iceberg_copy(copy={"connection": "Lake!"}), engine="spark")
+    assert bad.path == "$.nodes[1].config.connection" and "lower-case letters" in bad.message
+    wrong_type = errors(_iceberg_copy(copy={"connection": 7}))
+    assert [d.path for d in wrong_type] == ["$.nodes[1].config.connection"]
+    flink = only_error(_iceberg_copy(copy={"connection": "lake"}) | {"nodes": [
+        {"id": "orders", "type": "source.file", "config": {"path": "in/*.csv", "format": "csv",
+                                                            "schema": [{"name": "id", "type": "bigint"}]}},
+        {"id": "copy", "type": "sink.iceberg", "config": {"table": "shop.copy", "connection": "lake"}},
+    ]}, engine="flink", connections=WORKSPACE_CONNECTIONS)  # fmt: skip
+    assert flink.path == "$.nodes[1].config.connection"
+    assert "cannot use a stored connection yet; remove 'connection', or use the spark back end" in flink.message

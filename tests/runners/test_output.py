@@ -63,3 +63,19 @@ def test_a_sources_lag_is_its_own_metric() -> None:
         node="events", lag=1200, batch=4)
     bad = parse_line('STUDIO_METRIC {"node": "events", "lag": -1}')
     assert isinstance(bad, LogLine) and '"lag"' in bad.text
+
+
+def test_progress_lines_become_the_jobs_progress_and_bad_ones_say_why() -> None:
+    from runners.output import JobProgress
+
+    assert parse_line('STUDIO_PROGRESS {"tasks_done": 3, "tasks_total": 8, "stage": 2}\n') == JobProgress(
+        tasks_done=3, tasks_total=8, stage=2)
+    assert parse_line('STUDIO_PROGRESS {"tasks_done": 8, "tasks_total": 8, "stage": null}') == JobProgress(8, 8)
+    assert parse_line('STUDIO_PROGRESS {"tasks_done": 0, "tasks_total": 0}') == JobProgress(0, 0)
+    for line, problem in [('STUDIO_PROGRESS {"tasks_done": 9, "tasks_total": 8}', "must not exceed"),
+                          ('STUDIO_PROGRESS {"tasks_done": -1, "tasks_total": 8}', '"tasks_done"'),
+                          ('STUDIO_PROGRESS {"tasks_done": 1}', '"tasks_total"'),
+                          ('STUDIO_PROGRESS {"tasks_done": 1, "tasks_total": 2, "stage": "x"}', '"stage"'),
+                          ("STUDIO_PROGRESS 7", "not a JSON object")]:
+        parsed = parse_line(line)
+        assert isinstance(parsed, LogLine) and parsed.level == "warning" and problem in parsed.text, parsed

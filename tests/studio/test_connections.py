@@ -236,3 +236,80 @@ def test_the_key_comes_from_the_environment_and_can_be_rotated(
     monkeypatch.setenv(crypto.KEY_VARIABLE, "not-a-key")
     with pytest.raises(ImproperlyConfigured, match="key 1 is not a Fernet key"):
         crypto.encrypt({"a": "b"})
+
+
+def iceberg_document(source: str | None = "lake", sink: str | None = "lake") -> dict[str, Any]:
+    """An Iceberg table copied into another, each node naming a connection (or none)."""
+    def config(table: str, connection: str | None) -> dict[str, Any]:
+        return {"table": table, **({"connection": connection} if connection else {})}
+
+    return {
+        "format": "studio.pipeline/v1", "name": "lake_copy", "mode": "batch",
+        "nodes": [{"id": "orders", "type": "source.iceberg", "config": config("shop.orders", source)},
+                  {"id": "copy", "type": "sink.iceberg", "config": config("shop.copy", sink)}],
+        "edges": [{"from": {"node": "orders", "port": "out"}, "to": {"node": "copy", "port": "in"}}],
+    }  # fmt: skip
+
+
+def s3_body(**changes: Any) -> dict[str, Any]:
+    body = {"workspace": "team", "name": "lake", "kind": "s3",
+            "settings": {"endpoint_url": "http://minio:9000", "region": "eu-west-1", "bucket": "lakehouse"},
+            "secrets": {"access_key_id": "AKIA-STUDIO-1", "secret_access_key": SECRET}}  # fmt: skip
+    body.update(changes)
+    return body
+
+
+def test_iceberg_nodes_name_an_s3_connection_that_the_studio_checks(as_admin: APIClient, workspace: Any) -> None:
+    assert as_admin.post("/api/connections/", s3_body(), format="json").status_code == 201
+    assert as_admin.post("/api/connections/", kafka_body(), format="json").status_code == 201
+
+    def validate(document: dict[str, Any], **extra: Any) -> Any:
+        return as_admin.post("/api/validate/", {"document": document, "engine": "spark", **extra}, format="json")
+
+    assert validate(iceberg_document(), workspace="team").json()["valid"] is True
+    wrong_kind = validate(iceberg_document(sink="secure_kafka"), workspace="team").json()
+    assert [(e["node"], e["path"]) for e in wrong_kind["errors"]] == [("copy", "$.nodes[1].config.connection")]
+    assert wrong_kind["errors"][0]["message"] == (
+        "Node 'copy': connection 'secure_kafka' is a Kafka connection, but a sink.iceberg node needs an S3 "
+        "connection (S3 connections here: lake).")
+    unknown = validate(iceberg_document(source="lakehouse"), workspace="team").json()["errors"]
+    assert [(e["node"], e["path"]) for e in unknown] == [("orders", "$.nodes[0].config.connection")]
+    assert "there is no connection 'lakehouse' in this workspace" in unknown[0]["message"]
+    # Without a workspace only the name's form is checked (names resolve when a run starts).
+    assert validate(iceberg_document(source="lakehouse")).json()["valid"] is True
+    assert validate(iceberg_document(), workspace="elsewhere").status_code == 404
+    compiled = as_admin.post("/api/compile/", {"document": iceberg_document(sink="nope"), "workspace": "team"},
+                             format="json")
+    assert compiled.status_code == 400 and "no connection 'nope'" in json.dumps(compiled.json())
+
+    # Saving keeps work in progress but says what is wrong; a run of it is refused before it starts.
+    saved = as_admin.post("/api/pipelines/", {"workspace": "team", "name": "copy",
+                                              "document": iceberg_document(sink="secure_kafka")}, format="json")
+    assert saved.status_code == 201, saved.json()
+    pk = saved.json()["id"]
+    assert as_admin.get(f"/api/pipelines/{pk}/versions/1/").json()["valid"] is False
+    refused = as_admin.post(f"/api/pipelines/{pk}/runs/", {}, format="json")
+    assert refused.status_code == 400 and "is a Kafka connection" in json.dumps(refused.json())
+    # The S3 connection is in use now (its source names it): it cannot be deleted from under the pipeline.
+    lake = Connection.objects.get(name="lake").pk
+    assert as_admin.get(f"/api/connections/{lake}/").json()["used_by"] == ["copy"]
+    assert as_admin.delete(f"/api/connections/{lake}/").status_code == 409
+
+
+def test_a_run_hands_iceberg_nodes_their_s3_connection_and_refuses_another_kind(workspace: Any, admin: Any) -> None:
+    from studio.connections.services import connection_create
+
+    for body in (s3_body(), kafka_body()):
+        connection_create(workspace=workspace, user=admin, **{k: v for k, v in body.items() if k != "workspace"})
+    connections = run_connections(workspace=workspace, document=iceberg_document())
+    assert json.loads(connections.env["STUDIO_CONNECTION_LAKE"]) == {
+        "kind": "s3", "endpoint_url": "http://minio:9000", "region": "eu-west-1", "bucket": "lakehouse",
+        "access_key_id": "AKIA-STUDIO-1", "secret_access_key": SECRET,
+    }
+    assert list(connections.env) == ["STUDIO_CONNECTION_LAKE"]
+    assert connections.mask(f"key AKIA-STUDIO-1 secret {SECRET}") == "key ******** secret ********"
+    # A document saved before the connection changed (or written by hand) is refused at run time too.
+    with pytest.raises(ConnectionUnavailable, match=(
+            "Node 'copy' uses connection 'secure_kafka', which is a Kafka connection; a sink.iceberg node needs "
+            "an S3 / object storage connection.")):
+        run_connections(workspace=workspace, document=iceberg_document(sink="secure_kafka"))

@@ -1,5 +1,6 @@
 """The run websocket streams a run only to users who may see it (when they connect and while they
-watch), carries each run's own messages only, and pushes node metrics, alerts and heartbeats."""
+watch), carries each run's own messages only, and pushes node metrics, a batch job's progress, alerts
+and heartbeats."""
 from __future__ import annotations
 
 from typing import Any
@@ -13,7 +14,7 @@ from django.urls import path
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from runners.output import NodeMetric
+from runners.output import JobProgress, NodeMetric
 from studio.access.models import Membership
 from studio.runs import events, services
 from studio.runs.consumers import CLOSE_NOT_FOUND, RunConsumer
@@ -138,6 +139,38 @@ def test_a_watcher_gets_the_workers_heartbeats(api: APIClient, viewer: Any, monk
         beat = await receive_where(watcher, lambda m: m["type"] == "run.heartbeat")
         recorded = (await sync_to_async(_run)(run_id)).heartbeat_at
         assert beat == {"type": "run.heartbeat", "heartbeat_at": recorded.isoformat().replace("+00:00", "Z")}
+        await watcher.disconnect()
+
+    async_to_sync(scenario)()
+
+
+def test_a_batch_jobs_progress_and_its_finished_sinks_reach_the_watcher_while_it_runs(
+    api: APIClient, viewer: Any,
+) -> None:
+    """The first of the job's sinks has written (its metrics and those of the nodes feeding only it
+    came in): those nodes are done while the rest still run, and the job's task count is pushed."""
+    run_id = new_run(api, "progressing")
+    services.run_claim(run_id=run_id, worker_host="w1", worker_pid=1)
+    services.run_job_started(run_id=run_id, job_pid=1)
+
+    async def scenario() -> None:
+        watcher = socket(viewer, run_id)
+        connected, _ = await watcher.connect()
+        assert connected
+        await sync_to_async(services.run_record_output)(run_id=run_id, output=[
+            JobProgress(tasks_done=1, tasks_total=4, stage=0),
+            NodeMetric(node="big", port="out", rows=2),
+            NodeMetric(node="out", port="in", rows=2, duration_ms=35),
+            JobProgress(tasks_done=3, tasks_total=4, stage=1),
+        ])
+        seen: list[dict[str, Any]] = []
+        progress = await receive_where(watcher, lambda m: m["type"] == "run.progress", skipped=seen)
+        assert progress == {"type": "run.progress", "tasks_done": 3, "tasks_total": 4, "stage": 1}
+        metrics = next(m for m in seen if m["type"] == "run.metrics")
+        nodes = {n["node"]: n for n in metrics["nodes"]}
+        assert {node: n["status"] for node, n in nodes.items()} == {
+            "orders": "running", "big": "succeeded", "out": "succeeded"}
+        assert nodes["out"]["duration_ms"] == 35
         await watcher.disconnect()
 
     async_to_sync(scenario)()

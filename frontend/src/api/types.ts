@@ -244,6 +244,14 @@ export interface AlertPage {
 }
 
 /** One micro-batch of a stream (`GET /api/runs/{id}/progress/`). */
+/** How far a batch job has got, as its engine counts it: tasks done out of the tasks of the stages started so far. */
+export interface TaskProgress {
+  tasks_done: number;
+  tasks_total: number;
+  /** The newest running stage, if any. */
+  stage: number | null;
+}
+
 export interface StreamBatch {
   run: number;
   batch: number;
@@ -367,4 +375,5 @@ export type RunSocketMessage =
   | { type: "run.status"; run: Run; nodes?: RunNode[]; event?: RunEvent }
   | { type: "run.log"; lines: LogLine[] }
   | { type: "run.metrics"; status?: RunStatus; nodes: RunNode[] }
-  | { type: "run.alert"; alerts: RunAlert[] };
+  | { type: "run.alert"; alerts: RunAlert[] }
+  | ({ type: "run.progress" } & TaskProgress);

@@ -195,7 +195,8 @@ function LiveGraph({ store, document }: { store: RunLiveStore; document: Pipelin
 function LiveProgress({ store }: { store: RunLiveStore }) {
   const nodes = useRunState(store, (s) => s.nodes);
   const status = useRunState(store, (s) => s.run?.status ?? "queued");
-  return <RunProgress nodes={nodes} status={status} />;
+  const tasks = useRunState(store, (s) => s.tasks);
+  return <RunProgress nodes={nodes} status={status} tasks={tasks} />;
 }
 
 function LiveStreamCharts({ store }: { store: RunLiveStore }) {

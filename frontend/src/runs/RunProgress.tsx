@@ -1,12 +1,22 @@
-import type { RunNode, RunStatus } from "../api/types";
+import type { RunNode, RunStatus, TaskProgress } from "../api/types";
 import { batchProgress } from "./runMetrics";
 
-/** A batch run's progress: nodes done out of all, or a moving bar while the job works on the first. */
-export function RunProgress({ nodes, status }: { nodes: RunNode[]; status: RunStatus }) {
-  const progress = batchProgress(nodes, status);
+/**
+ * A batch run's progress: nodes done out of all, the bar following the job's tasks while it reports
+ * them, or a moving bar while the job works on the first node.
+ */
+export function RunProgress({ nodes, status, tasks = null }: { nodes: RunNode[]; status: RunStatus; tasks?: TaskProgress | null }) {
+  const progress = batchProgress(nodes, status, tasks);
   const percent = progress.fraction === null ? null : Math.round(progress.fraction * 100);
   return (
-    <div className="progress" data-testid="run-progress" data-done={progress.done} data-total={progress.total}>
+    <div
+      className="progress"
+      data-testid="run-progress"
+      data-done={progress.done}
+      data-total={progress.total}
+      data-tasks-done={progress.tasks?.tasks_done}
+      data-tasks-total={progress.tasks?.tasks_total}
+    >
       <div
         className={percent === null ? "progress-bar progress-working" : `progress-bar progress-${status}`}
         role="progressbar"

@@ -5,6 +5,14 @@ import { MAX_ALERTS, createRunLiveStore, isCurrent, mergeAlerts, mergeEvents } f
 const alert = (at: string, message = "m") => ({ node: "alert", severity: "critical" as const, message, at });
 
 describe("run live state", () => {
+  it("keeps the newest task count a batch job pushed", () => {
+    const store = createRunLiveStore(runOf("running"));
+    expect(store.getState().tasks).toBeNull();
+    store.getState().applyUpdate({ type: "run.progress", tasks_done: 2, tasks_total: 8, stage: 0 });
+    store.getState().applyUpdate({ type: "run.progress", tasks_done: 8, tasks_total: 8, stage: null });
+    expect(store.getState().tasks).toEqual({ tasks_done: 8, tasks_total: 8, stage: null });
+  });
+
   it("moves only forward along the state machine", () => {
     expect(isCurrent(null, "queued")).toBe(true);
     expect(isCurrent("running", "starting")).toBe(false);

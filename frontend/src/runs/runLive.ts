@@ -1,6 +1,6 @@
 import { createStore } from "zustand/vanilla";
 import type { StoreApi } from "zustand/vanilla";
-import type { LogLine, Run, RunAlert, RunDetail, RunEvent, RunNode, RunStatus, StreamBatch } from "../api/types";
+import type { LogLine, Run, RunAlert, RunDetail, RunEvent, RunNode, RunStatus, StreamBatch, TaskProgress } from "../api/types";
 import type { ConnectionState, RunUpdate } from "./runStream";
 import { statusRank } from "./status";
 
@@ -20,6 +20,8 @@ export interface RunLiveState {
   metricsRevision: number;
   /** A stream's micro-batches, oldest first (throughput and lag). */
   progress: StreamBatch[];
+  /** A batch job's newest task count (pushed live only; null until the job reports one). */
+  tasks: TaskProgress | null;
   alerts: RunAlert[];
   lines: LogLine[];
   connection: ConnectionState;
@@ -123,6 +125,7 @@ export function createRunLiveStore(initial: Run | null = null): RunLiveStore {
       nodesStatus: null,
       metricsRevision: 0,
       progress: [],
+      tasks: null,
       alerts: [],
       lines: [],
       connection: "connecting",
@@ -153,6 +156,8 @@ export function createRunLiveStore(initial: Run | null = null): RunLiveStore {
               return nodesPatch(state, update.nodes, update.status ?? state.run?.status ?? "running", true);
             case "run.alert":
               return { alerts: mergeAlerts(state.alerts, update.alerts) };
+            case "run.progress":
+              return { tasks: { tasks_done: update.tasks_done, tasks_total: update.tasks_total, stage: update.stage } };
           }
         }),
 

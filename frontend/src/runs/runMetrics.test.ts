@@ -32,6 +32,20 @@ describe("batch progress", () => {
     expect(batchProgress(nodes, "failed")).toMatchObject({ done: 1 });
   });
 
+  it("follows the job's task count while it runs, and the nodes once it has ended", () => {
+    const tasks = { tasks_done: 3, tasks_total: 12, stage: 2 };
+    const none = nodes.map((n) => ({ ...n, status: "running" as const }));
+    expect(batchProgress(none, "running", tasks)).toMatchObject({
+      done: 0, total: 3, tasks, fraction: 0.25, label: "0 of 3 nodes done; 3 of 12 tasks",
+    });
+    expect(batchProgress(nodes, "running", { ...tasks, tasks_done: 12 }).fraction).toBe(1);
+    // No task started yet: the nodes say how far it is.
+    expect(batchProgress(none, "running", { tasks_done: 0, tasks_total: 0, stage: null })).toMatchObject({ fraction: null, tasks: null });
+    expect(batchProgress(nodes, "succeeded", tasks)).toMatchObject({ done: 3, fraction: 1, tasks: null });
+    expect(batchProgress(nodes, "failed", tasks)).toMatchObject({ done: 1, fraction: 1 / 3, tasks: null });
+    expect(batchProgress(nodes, "queued", tasks)).toMatchObject({ fraction: 0, tasks: null });
+  });
+
   it("says it is working while nothing has finished yet, and waiting before a worker starts it", () => {
     const none = nodes.map((n) => ({ ...n, status: "running" as const }));
     expect(batchProgress(none, "running")).toMatchObject({ fraction: null, label: "0 of 3 nodes done; working" });

@@ -1,4 +1,4 @@
-import type { NodeStatus, RunNode, RunStatus, StreamBatch } from "../api/types";
+import type { NodeStatus, RunNode, RunStatus, StreamBatch, TaskProgress } from "../api/types";
 import type { Series } from "../ui/charts";
 
 /**
@@ -32,8 +32,11 @@ export function lagSeries(batches: StreamBatch[]): Series[] {
 }
 
 export interface Progress {
+  /** Nodes done out of all. */
   done: number;
   total: number;
+  /** The job's task count the fraction was taken from while it runs, if it reported one. */
+  tasks: TaskProgress | null;
   /** 0..1; null while the run is under way and no node has finished (shown as "working"). */
   fraction: number | null;
   label: string;
@@ -41,13 +44,21 @@ export interface Progress {
 
 const NODE_DONE: readonly NodeStatus[] = ["succeeded"];
 
-/** How far a batch run has got: nodes that finished out of all, complete once the run succeeded. */
-export function batchProgress(nodes: RunNode[], status: RunStatus): Progress {
+/**
+ * How far a batch run has got: nodes that finished out of all, complete once the run succeeded.
+ * While it runs, the bar follows the job's own task count when it reports one (tasks done out of the
+ * tasks of the stages started so far, so it may step back when a stage starts).
+ */
+export function batchProgress(nodes: RunNode[], status: RunStatus, tasks: TaskProgress | null = null): Progress {
   const total = nodes.length;
   const done = status === "succeeded" ? total : nodes.filter((n) => NODE_DONE.includes(n.status)).length;
   const label = total === 0 ? "No nodes" : `${done} of ${total} node${total === 1 ? "" : "s"} done`;
-  if (status === "queued" || status === "starting") return { done, total, fraction: 0, label: status === "queued" ? "Waiting for a worker" : "Starting" };
-  if (total === 0) return { done, total, fraction: status === "succeeded" ? 1 : 0, label };
-  if (status === "running" && done === 0) return { done, total, fraction: null, label: `${label}; working` };
-  return { done, total, fraction: done / total, label };
+  if (status === "queued" || status === "starting") return { done, total, tasks: null, fraction: 0, label: status === "queued" ? "Waiting for a worker" : "Starting" };
+  if (status === "running" && tasks !== null && tasks.tasks_total > 0) {
+    const fraction = Math.min(1, tasks.tasks_done / tasks.tasks_total);
+    return { done, total, tasks, fraction, label: `${label}; ${tasks.tasks_done} of ${tasks.tasks_total} tasks` };
+  }
+  if (total === 0) return { done, total, tasks: null, fraction: status === "succeeded" ? 1 : 0, label };
+  if (status === "running" && done === 0) return { done, total, tasks: null, fraction: null, label: `${label}; working` };
+  return { done, total, tasks: null, fraction: done / total, label };
 }

@@ -118,9 +118,11 @@ describe("run stream", () => {
     sockets[0]?.send({ type: "run.metrics", status: "running", nodes: [] });
     sockets[0]?.send({ type: "run.alert", alerts: [{ node: "a", severity: "critical", message: "m", at: "t" }] });
     sockets[0]?.send({ type: "run.metrics", nodes: "not a list" });
+    sockets[0]?.send({ type: "run.progress", tasks_done: 3, tasks_total: 8, stage: 1 });
+    sockets[0]?.send({ type: "run.progress", tasks_done: "3", tasks_total: 8, stage: 1 });
     sockets[0]?.send({ type: "run.unknown" });
     sockets[0]?.onmessage?.({ data: "{not json" } as MessageEvent);
-    expect(updates.map((u) => u.type)).toEqual(["run.metrics", "run.alert"]);
+    expect(updates.map((u) => u.type)).toEqual(["run.metrics", "run.alert", "run.progress"]);
   });
 
   it("reconnects with backoff after a drop and fetches the lines it missed", async () => {

@@ -78,6 +78,8 @@ function parseMessage(data: unknown): RunSocketMessage | null {
         return Array.isArray(message.nodes) ? message : null;
       case "run.alert":
         return Array.isArray(message.alerts) ? message : null;
+      case "run.progress":
+        return typeof message.tasks_done === "number" && typeof message.tasks_total === "number" ? message : null;
       default:
         return null;
     }

@@ -90,6 +90,15 @@ describe("run page parts", () => {
     expect(html).toContain('aria-valuenow="50"');
     expect(html).toContain("1 of 2 nodes done (50%)");
   });
+
+  it("moves the bar with the job's tasks while it runs", () => {
+    const tasks = { tasks_done: 3, tasks_total: 4, stage: 1 };
+    const html = renderToStaticMarkup(<RunProgress nodes={[nodeOf("a"), nodeOf("b")]} status="running" tasks={tasks} />);
+    expect(html).toContain('aria-valuenow="75"');
+    expect(html).toContain('data-tasks-done="3"');
+    expect(html).toContain('data-tasks-total="4"');
+    expect(html).toContain("0 of 2 nodes done; 3 of 4 tasks (75%)");
+  });
 });
 
 describe("parameter fields", () => {

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from runners.engines import job_spec
 from runners.jobs import run_job
-from runners.output import Alert, LogLine, NodeMetric, Output, QualityResult, SourceLag
+from runners.output import Alert, JobProgress, LogLine, NodeMetric, Output, QualityResult, SourceLag
 from studio.pipelines.management.cli import add_document_arguments, compile_or_fail
 
 
@@ -33,11 +33,14 @@ class Command(BaseCommand):
                     self.stdout.write(item.text)
                 elif isinstance(item, NodeMetric):
                     batch = f" batch {item.batch}" if item.batch is not None else ""
-                    self.stdout.write(f"metric {item.node}.{item.port}{batch}: {item.rows} rows")
+                    took = f" in {item.duration_ms} ms" if item.duration_ms is not None else ""
+                    self.stdout.write(f"metric {item.node}.{item.port}{batch}: {item.rows} rows{took}")
                 elif isinstance(item, QualityResult):
                     self.stdout.write(f"quality {item.node}.{item.rule}: {item.passed} passed, {item.failed} failed")
                 elif isinstance(item, SourceLag):
                     self.stdout.write(f"lag {item.node}: {item.lag} records behind")
+                elif isinstance(item, JobProgress):
+                    self.stdout.write(f"progress: {item.tasks_done} of {item.tasks_total} tasks done")
                 elif isinstance(item, Alert):
                     self.stdout.write(f"ALERT [{item.severity}] {item.node}: {item.message}")
 
