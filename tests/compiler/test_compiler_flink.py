@@ -255,15 +255,20 @@ def _pruning_document(mode: str) -> dict[str, Any]:
     return document(nodes, [("orders", "big"), ("big", "totals"), ("totals", "out")], mode=mode)
 
 
-def test_batch_source_view_converts_only_the_columns_read_downstream() -> None:
+def _pruned_job(mode: str) -> tuple[Any, str, dict[str, Any]]:
+    """The Flink back end after generating the pruning document's job, the job, and the document."""
     from compiler.backends.flink import FlinkBackend
     from compiler.frontend import analyse
 
-    doc = _pruning_document("batch")
+    doc = _pruning_document(mode)
     analysis = analyse(doc, engine="flink", parameters={})
     assert analysis.result.valid, analysis.result.errors
     backend = FlinkBackend(analysis)
-    code = backend.generate()
+    return backend, backend.generate(), doc
+
+
+def test_batch_source_view_converts_only_the_columns_read_downstream() -> None:
+    backend, code, doc = _pruned_job("batch")
     assert code == compile_pipeline(doc, engine="flink").code
     # The filter reads amount, the aggregate customer and amount: the source view carries those,
     # in schema order, and the filter's view passes the same two on.
@@ -279,14 +284,7 @@ def test_batch_source_view_converts_only_the_columns_read_downstream() -> None:
 
 
 def test_streaming_source_view_carries_every_column() -> None:
-    from compiler.backends.flink import FlinkBackend
-    from compiler.frontend import analyse
-
-    doc = _pruning_document("streaming")
-    analysis = analyse(doc, engine="flink", parameters={})
-    assert analysis.result.valid, analysis.result.errors
-    backend = FlinkBackend(analysis)
-    code = backend.generate()
+    backend, code, _ = _pruned_job("streaming")
     assert backend.needed == {} and backend.pruned == {}
     carried = _outer_select(_view_sql(code, "orders"))
     for column in ("order_id", "customer", "amount", "placed_at"):
