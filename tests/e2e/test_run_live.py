@@ -1,6 +1,6 @@
 """The run page follows a run live: a demo pipeline started from its runs page, its nodes seen
-running and then succeeded, and the rows on its edges, all pushed over the websocket into the same
-page (never reloaded)."""
+running and then succeeded, the rows on its edges and its worker's heartbeat, all pushed over the
+websocket into the same page (never reloaded)."""
 from __future__ import annotations
 
 import csv
@@ -74,8 +74,14 @@ def test_the_run_page_shows_node_statuses_and_edge_rows_live(page: Page, studio:
                              timeout=120)
     assert running["edge-rows-orders-big"] == ""
     assert {running[f"run-node-{node}"] for node in NODES} == {"running"}
+    # The worker heartbeats the run as soon as it supervises the job, then every few seconds: its
+    # last sign of life shows while the run is running, and goes once the run has ended.
+    heartbeat = page.get_by_test_id("run-heartbeat")
+    expect(heartbeat).to_have_text(re.compile(r"^Worker alive · (just now|\d+ s ago)$"))
+    expect(heartbeat).to_have_attribute("data-stale", "false")
 
     expect(page.get_by_test_id("run-status")).to_have_text("succeeded", timeout=180_000)
+    expect(heartbeat).to_have_count(0)
     finished = wait_for_graph(page, lambda s: s.get("edge-rows-big-curated_big_orders") not in (None, ""), timeout=30)
     assert {finished[f"run-node-{node}"] for node in NODES} == {"succeeded"}
     assert finished["edge-rows-orders-big"] == str(len(rows))

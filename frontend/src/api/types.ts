@@ -376,4 +376,6 @@ export type RunSocketMessage =
   | { type: "run.log"; lines: LogLine[] }
   | { type: "run.metrics"; status?: RunStatus; nodes: RunNode[] }
   | { type: "run.alert"; alerts: RunAlert[] }
-  | ({ type: "run.progress" } & TaskProgress);
+  | ({ type: "run.progress" } & TaskProgress)
+  /** The worker supervising the run is alive; `heartbeat_at` is the time it recorded. */
+  | { type: "run.heartbeat"; heartbeat_at: string };

@@ -10,6 +10,7 @@ import { ParameterFacts } from "./ParameterFields";
 import { CancelRunButton, ConnectionStatus, LiveLogTail } from "./RunControls";
 import { RunAlerts } from "./RunAlerts";
 import { RunGraph } from "./RunGraph";
+import { LiveHeartbeat } from "./RunHeartbeat";
 import { RunLineage } from "./RunLineage";
 import { RunProgress } from "./RunProgress";
 import { RunStatusBadge } from "./RunStatusBadge";
@@ -129,6 +130,7 @@ function RunHeader({ store, run }: { store: RunLiveStore; run: Run }) {
         <h1>Run #{run.id}</h1>
         <RunStatusBadge status={run.status} testId="run-status" />
         <span className="spacer" />
+        <LiveHeartbeat store={store} />
         <ConnectionStatus store={store} />
         <CancelRunButton store={store} runId={run.id} />
       </div>

@@ -2,6 +2,7 @@ import { Link } from "react-router";
 import type { Run } from "../api/types";
 import { formatDateTime } from "../ui/format";
 import { CancelRunButton, ConnectionStatus, LiveLogTail } from "./RunControls";
+import { LiveHeartbeat } from "./RunHeartbeat";
 import { RunStatusBadge } from "./RunStatusBadge";
 import { useRunLive, useRunState } from "./useRunLive";
 
@@ -22,6 +23,7 @@ export function RunPanel({ runId, initial, onClose }: { runId: number; initial: 
           </span>
         )}
         <span className="spacer" />
+        <LiveHeartbeat store={store} />
         <ConnectionStatus store={store} />
         <Link to={`/runs/${runId}`} data-testid="run-open-page">
           Open run page

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { eventOf, detailOf, nodeOf, runOf } from "./fixtures";
-import { MAX_ALERTS, createRunLiveStore, isCurrent, mergeAlerts, mergeEvents } from "./runLive";
+import { MAX_ALERTS, createRunLiveStore, isCurrent, laterTime, mergeAlerts, mergeEvents } from "./runLive";
 
 const alert = (at: string, message = "m") => ({ node: "alert", severity: "critical" as const, message, at });
 
@@ -11,6 +11,27 @@ describe("run live state", () => {
     store.getState().applyUpdate({ type: "run.progress", tasks_done: 2, tasks_total: 8, stage: 0 });
     store.getState().applyUpdate({ type: "run.progress", tasks_done: 8, tasks_total: 8, stage: null });
     expect(store.getState().tasks).toEqual({ tasks_done: 8, tasks_total: 8, stage: null });
+  });
+
+  it("keeps the newest heartbeat, pushed or read, never moving it back in time", () => {
+    const store = createRunLiveStore(runOf("running"));
+    const { applyUpdate, applyDetail } = store.getState();
+    expect(store.getState().heartbeatAt).toBeNull();
+    applyDetail(detailOf("running", { heartbeat_at: "2026-01-01T00:00:05.000000Z" }));
+    expect(store.getState().heartbeatAt).toBe("2026-01-01T00:00:05.000000Z");
+    applyUpdate({ type: "run.heartbeat", heartbeat_at: "2026-01-01T00:00:10.250Z" });
+    expect(store.getState().heartbeatAt).toBe("2026-01-01T00:00:10.250Z");
+    // A late push and a slow REST answer (another format of an older time) are both behind it.
+    applyUpdate({ type: "run.heartbeat", heartbeat_at: "2026-01-01T00:00:08Z" });
+    applyDetail(detailOf("running", { heartbeat_at: "2026-01-01T00:00:09.000000+00:00" }));
+    applyDetail(detailOf("running", { heartbeat_at: null }));
+    expect(store.getState().heartbeatAt).toBe("2026-01-01T00:00:10.250Z");
+    applyUpdate({ type: "run.heartbeat", heartbeat_at: "2026-01-01T00:00:15.250Z" });
+    expect(store.getState().heartbeatAt).toBe("2026-01-01T00:00:15.250Z");
+
+    expect(laterTime(null, "2026-01-01T00:00:01Z")).toBe("2026-01-01T00:00:01Z");
+    expect(laterTime("2026-01-01T00:00:01Z", "2026-01-01T00:00:01.000000+00:00")).toBe("2026-01-01T00:00:01Z");
+    expect(laterTime("2026-01-01T00:00:01Z", "garbage")).toBe("2026-01-01T00:00:01Z");
   });
 
   it("moves only forward along the state machine", () => {

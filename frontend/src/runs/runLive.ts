@@ -22,6 +22,8 @@ export interface RunLiveState {
   progress: StreamBatch[];
   /** A batch job's newest task count (pushed live only; null until the job reports one). */
   tasks: TaskProgress | null;
+  /** The worker's last sign of life: the newest of the REST answer's and the pushed heartbeats. */
+  heartbeatAt: string | null;
   alerts: RunAlert[];
   lines: LogLine[];
   connection: ConnectionState;
@@ -53,6 +55,17 @@ function byTime<T extends { at: string }>(a: T, b: T): number {
 
 function eventKey(event: RunEvent): string {
   return `${Date.parse(event.at)}|${event.from_status ?? ""}|${event.to_status}`;
+}
+
+/**
+ * The later of two times (ISO 8601, compared as instants): a slow REST answer or a late push must
+ * not move the heartbeat back. On a tie, or when `incoming` is missing or unreadable, `current` stays.
+ */
+export function laterTime(current: string | null, incoming: string | null): string | null {
+  if (incoming === null) return current;
+  const at = Date.parse(incoming);
+  if (Number.isNaN(at)) return current;
+  return current === null || at > Date.parse(current) ? incoming : current;
 }
 
 /** Transitions in time order without duplicates (the REST answer and the pushes overlap). */
@@ -126,6 +139,7 @@ export function createRunLiveStore(initial: Run | null = null): RunLiveStore {
       metricsRevision: 0,
       progress: [],
       tasks: null,
+      heartbeatAt: null,
       alerts: [],
       lines: [],
       connection: "connecting",
@@ -139,6 +153,7 @@ export function createRunLiveStore(initial: Run | null = null): RunLiveStore {
           loadError: null,
           run: isCurrent(state.run?.status, detail.status) ? detail : state.run,
           events: mergeEvents(state.events, detail.events),
+          heartbeatAt: laterTime(state.heartbeatAt, detail.heartbeat_at),
           ...nodesPatch(state, detail.nodes, detail.status, true),
         })),
 
@@ -158,6 +173,8 @@ export function createRunLiveStore(initial: Run | null = null): RunLiveStore {
               return { alerts: mergeAlerts(state.alerts, update.alerts) };
             case "run.progress":
               return { tasks: { tasks_done: update.tasks_done, tasks_total: update.tasks_total, stage: update.stage } };
+            case "run.heartbeat":
+              return { heartbeatAt: laterTime(state.heartbeatAt, update.heartbeat_at) };
           }
         }),
 

@@ -125,6 +125,16 @@ describe("run stream", () => {
     expect(updates.map((u) => u.type)).toEqual(["run.metrics", "run.alert", "run.progress"]);
   });
 
+  it("passes the worker's heartbeats on, and drops one without a readable time", () => {
+    start();
+    sockets[0]?.open();
+    sockets[0]?.send({ type: "run.heartbeat", heartbeat_at: "2026-01-01T00:00:05.123Z" });
+    sockets[0]?.send({ type: "run.heartbeat" });
+    sockets[0]?.send({ type: "run.heartbeat", heartbeat_at: 5 });
+    sockets[0]?.send({ type: "run.heartbeat", heartbeat_at: "not a time" });
+    expect(updates).toEqual([{ type: "run.heartbeat", heartbeat_at: "2026-01-01T00:00:05.123Z" }]);
+  });
+
   it("reconnects with backoff after a drop and fetches the lines it missed", async () => {
     pages.set(0, { lines: [line(1)], next: 1 });
     start();

@@ -80,6 +80,8 @@ function parseMessage(data: unknown): RunSocketMessage | null {
         return Array.isArray(message.alerts) ? message : null;
       case "run.progress":
         return typeof message.tasks_done === "number" && typeof message.tasks_total === "number" ? message : null;
+      case "run.heartbeat":
+        return typeof message.heartbeat_at === "string" && !Number.isNaN(Date.parse(message.heartbeat_at)) ? message : null;
       default:
         return null;
     }
@@ -89,7 +91,7 @@ function parseMessage(data: unknown): RunSocketMessage | null {
 }
 
 /**
- * Follows one run over the websocket (status, nodes, metrics, alerts and log lines), with reconnects
+ * Follows one run over the websocket (status, nodes, metrics, alerts, heartbeats and log lines), with reconnects
  * (exponential backoff) and a catch-up from `GET /api/runs/{id}/log/?after=` whenever the socket
  * (re)opens, so lines printed while disconnected are not lost. Lines are merged by `seq`, so
  * overlaps are harmless.

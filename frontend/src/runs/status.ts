@@ -6,6 +6,11 @@ export function isTerminal(status: string): boolean {
   return (TERMINAL_STATUSES as readonly string[]).includes(status);
 }
 
+/** Held by a worker, which heartbeats the run until it settles it (docs/api.md#runs). */
+export function isOwned(status: RunStatus): boolean {
+  return status === "starting" || status === "running" || status === "cancelling";
+}
+
 /**
  * How far along the state machine a status is: queued, starting, running, cancelling, then any
  * finished status. A run only ever moves forward, so of two views of it the one further along is

@@ -7,6 +7,7 @@ import { countLevels, filterLines, linesBefore, logTime } from "./logView";
 import { LogTail } from "./LogTail";
 import { ParameterFields, parameterDraft, parameterValues } from "./ParameterFields";
 import { RunAlerts, deliverySummary } from "./RunAlerts";
+import { RunHeartbeat } from "./RunHeartbeat";
 import { RunProgress } from "./RunProgress";
 import { RunTimeline } from "./RunTimeline";
 
@@ -45,6 +46,30 @@ describe("log tail", () => {
 });
 
 describe("run page parts", () => {
+  it("shows the worker's last heartbeat while it owns the run, and warns when it goes quiet", () => {
+    const at = "2026-01-01T12:00:00Z";
+    const now = (seconds: number) => Date.parse(at) + seconds * 1000;
+    const html = renderToStaticMarkup(<RunHeartbeat status="running" heartbeatAt={at} now={now(3)} />);
+    expect(html).toContain(">Worker alive · 3 s ago<");
+    expect(html).toContain(`title="${at}"`);
+    expect(html).toContain('data-stale="false"');
+    expect(renderToStaticMarkup(<RunHeartbeat status="starting" heartbeatAt={at} now={now(30)} />)).toContain("Worker alive · 30 s ago");
+    // A browser clock a little behind the server's.
+    expect(renderToStaticMarkup(<RunHeartbeat status="running" heartbeatAt={at} now={now(-2)} />)).toContain("Worker alive · just now");
+
+    const quiet = renderToStaticMarkup(<RunHeartbeat status="running" heartbeatAt={at} now={now(45)} />);
+    expect(quiet).toContain(">No sign of life from the worker for 45 s<");
+    expect(quiet).toContain('data-stale="true"');
+    expect(quiet).toContain("heartbeat-stale");
+    expect(renderToStaticMarkup(<RunHeartbeat status="cancelling" heartbeatAt={at} now={now(75)} />)).toContain("for 1 min 15 s");
+
+    // Nothing before a worker has claimed the run, or once it has ended.
+    expect(renderToStaticMarkup(<RunHeartbeat status="queued" heartbeatAt={null} now={now(0)} />)).toBe("");
+    expect(renderToStaticMarkup(<RunHeartbeat status="running" heartbeatAt={null} now={now(0)} />)).toBe("");
+    expect(renderToStaticMarkup(<RunHeartbeat status="succeeded" heartbeatAt={at} now={now(3)} />)).toBe("");
+    expect(renderToStaticMarkup(<RunHeartbeat status="lost" heartbeatAt={at} now={now(90)} />)).toBe("");
+  });
+
   it("lists transitions with their reasons and the time between them", () => {
     const html = renderToStaticMarkup(
       <RunTimeline

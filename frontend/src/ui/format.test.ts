@@ -23,4 +23,14 @@ describe("formatting", () => {
     expect(formatRelative("2026-01-01T12:00:10Z", now)).toBe("just now");
     expect(formatRelative(null, now)).toBe("");
   });
+
+  it("counts the last minute in seconds for a ticking clock", () => {
+    const now = Date.parse("2026-01-01T12:00:00Z");
+    const inSeconds = { inSeconds: true };
+    expect(formatRelative("2026-01-01T11:59:57Z", now, inSeconds)).toBe("3 s ago");
+    expect(formatRelative("2026-01-01T11:59:01Z", now, inSeconds)).toBe("59 s ago");
+    expect(formatRelative("2026-01-01T12:00:10Z", now, inSeconds)).toBe("in 10 s");
+    expect(formatRelative("2026-01-01T12:00:00.2Z", now, inSeconds)).toBe("just now");
+    expect(formatRelative("2026-01-01T11:58:00Z", now, inSeconds)).toBe("2 min ago");
+  });
 });

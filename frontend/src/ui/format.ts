@@ -24,13 +24,21 @@ function twoUnits(large: number, largeUnit: string, small: number, smallUnit: st
   return small === 0 ? `${large} ${largeUnit}` : `${large} ${largeUnit} ${String(small).padStart(2, "0")} ${smallUnit}`;
 }
 
-/** How far a time is from `now`: "in 5 min", "3 h ago", "just now". */
-export function formatRelative(value: string | null | undefined, now: number = Date.now()): string {
+/**
+ * How far a time is from `now`: "in 5 min", "3 h ago", "just now"; `inSeconds` counts the last
+ * minute in seconds ("12 s ago"), for a time shown on a clock that ticks.
+ */
+export function formatRelative(
+  value: string | null | undefined,
+  now: number = Date.now(),
+  { inSeconds = false }: { inSeconds?: boolean } = {},
+): string {
   if (!value) return "";
   const at = Date.parse(value);
   if (Number.isNaN(at)) return "";
   const seconds = Math.round((at - now) / 1000);
   const size = Math.abs(seconds);
+  if (inSeconds && size > 0 && size < 60) return seconds > 0 ? `in ${size} s` : `${size} s ago`;
   if (size < 45) return "just now";
   const [amount, unit] =
     size < 3600 ? [Math.round(size / 60), "min"] : size < 86400 ? [Math.round(size / 3600), "h"] : [Math.round(size / 86400), "d"];
