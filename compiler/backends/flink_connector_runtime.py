@@ -17,12 +17,14 @@ from compiler.backends.flink_runtime import StudioRun
 
 # ---- copied into jobs below this line ----
 
+LANDING_NULL = "\\N"  # NULL in the Kafka bridge's landing files: runners/connectors/codec.py LANDING_NULL
+
 
 class StudioConnectorRun(StudioRun):
     """A StudioRun whose Kafka and Iceberg nodes go through the studio's connector processes.
 
-    - source.kafka: `kafka_bridge drain` lands the topic in a folder, exactly once (the offsets are
-      in the file names); Flink's filesystem source reads the folder. Batch: drained up to the
+    - source.kafka: `kafka_bridge drain` lands the topic in a folder as CSV, exactly once (the
+      offsets are in the file names); Flink's filesystem source reads the folder. Batch: drained up to the
       topic's end before the job starts. Streaming: drained all along, the folder watched.
     - sink.kafka: Flink writes JSON lines into an outbox folder; `kafka_bridge publish` sends every
       line exactly once. Batch: after the job succeeded. Streaming: as Flink commits its files.
@@ -74,6 +76,9 @@ class StudioConnectorRun(StudioRun):
         finally:
             super().__exit__(*exc_info)
 
+    def stream_counts_folder(self) -> str:
+        return os.path.join(self.state, "studio-counts")  # with the checkpoints it belongs to
+
     def _folder(self, node: str, kind: str) -> str:
         """A node's landing/outbox/staging folder: kept across runs when streaming, per run in batch."""
         folder = os.path.join(self.state, node, kind) if self.streaming else os.path.join(self.scratch, f"{node}-{kind}")
@@ -95,8 +100,9 @@ class StudioConnectorRun(StudioRun):
         watermark: tuple[str, str] | None = None,
         connection_variable: str = "",
     ) -> None:
-        """A filesystem table over the folder the Kafka bridge lands `topic` in (JSON lines in the
-        node's columns; timestamps as text). `schema`: the row image's columns, JSON.
+        """A filesystem table over the folder the Kafka bridge lands `topic` in (CSV lines in the
+        node's columns, as runners/connectors/codec.py LandingCsvEncoder writes them). `schema`: the
+        row image's columns, JSON.
         `connection_variable`: the environment variable holding a stored connection, if any."""
         landing = self._folder(node, "landing")
         arguments = [
@@ -108,10 +114,11 @@ class StudioConnectorRun(StudioRun):
         if self.streaming:
             # It prints the node's rows and lag per drain cycle: the run's throughput and lag charts.
             self._start(what, "runners.connectors.kafka_bridge", [*arguments, "--node", node])
+            self.reported_elsewhere.add(node)  # the bridge prints the node's rows: the job does not count them again
         else:
             self._run(what, "runners.connectors.kafka_bridge", [*arguments, "--until-caught-up"])
-        options = {"fail-on-missing-field": "false", "ignore-parse-errors": "false"}
-        self.files(name, landing, "json", columns, options, computed=computed, watermark=watermark)
+        options = {"null-literal": LANDING_NULL, "ignore-parse-errors": "false"}
+        self.files(name, landing, "csv", columns, options, computed=computed, watermark=watermark)
 
     # Sinks ------------------------------------------------------------------------------------
     def kafka_sink(

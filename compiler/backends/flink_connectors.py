@@ -2,7 +2,9 @@
 
 PyFlink here has no Kafka or Iceberg connector (no JAR can be installed), so a job with such nodes
 runs on `StudioConnectorRun` (flink_connector_runtime.py, copied into the job): Kafka topics are
-landed in folders by the Kafka bridge and read with Flink's filesystem source; sinks write JSON
+landed in folders by the Kafka bridge as CSV and read with Flink's filesystem source (CSV, not JSON
+lines: Flink 2.2's JSON file reader can read rows twice across two restores, see
+runners/connectors/codec.py LandingCsvEncoder); sinks write JSON
 lines that the Kafka publisher or the Iceberg committer deliver exactly once. Every user value
 reaches the job as a string literal (`py_str`), and the connector processes get it as one argument
 each (no shell). An Iceberg *source* is not supported: Flink needs a source's columns when the job
@@ -34,6 +36,18 @@ _RUNTIME_START = "# ---- copied into jobs below this line ----\n"
 # Staged JSON carries timestamps as text (Flink's JSON format writes its own form): for Iceberg with
 # every digit; for Kafka messages as the studio writes JSON everywhere (`.SSS`, as the Spark sink).
 _STAGED_TIMESTAMP = {"sink.iceberg": "yyyy-MM-dd HH:mm:ss.SSSSSS", "sink.kafka": "yyyy-MM-dd HH:mm:ss.SSS"}
+
+
+def _landing_column(f: Field) -> tuple[str, str]:
+    """A landed column's type in the landing table and its value in the node's view. The bridge
+    writes every string after a one-character mark (so no string reads as the NULL literal) and
+    timestamps as text (converted as file sources convert them)."""
+    column = identifier(f.name)
+    if f.type == "string":
+        return "STRING", f"SUBSTRING({column} FROM 2)"
+    if f.type == "timestamp":
+        return "STRING", parse_text(column, "timestamp")
+    return flink_type(f.type), column
 
 
 def _runtime_source() -> str:
@@ -77,14 +91,15 @@ class FlinkConnectors:
 
     # Sources ----------------------------------------------------------------------------------
     def visit_source_kafka(self: FlinkBackend, node: Node) -> list[str]:
-        """The topic's landing folder as a table of JSON lines (timestamps as text, converted in the
-        node's view as file sources are), with the event-time column when a watermark is needed."""
+        """The topic's landing folder as a table of the bridge's CSV lines (see _landing_column),
+        with the event-time column when a watermark is needed."""
         from compiler.backends.flink import _interval
 
         config = self.config(node)
         fields = self.schema(node.id)
         table = f"{node.id}$files"
-        physical = [(f.name, "STRING" if f.type == "timestamp" else flink_type(f.type)) for f in fields]
+        landing = [_landing_column(f) for f in fields]
+        physical = [(f.name, kind) for f, (kind, _) in zip(fields, landing, strict=True)]
         watermark = self.watermarks.get(node.id)
         if watermark is None and self.streaming and config.get("watermark"):
             watermark = (str(config["event_time"]), str(config["watermark"]))
@@ -101,11 +116,8 @@ class FlinkConnectors:
             *_columns_argument(physical),
             *_connection(config),
         ]
-        selected = [
-            f"{parse_text(identifier(f.name), f.type)} AS {identifier(f.name)}" if kind == "STRING" and f.type != "string"
-            else identifier(f.name)
-            for f, (_, kind) in zip(fields, physical, strict=True)
-        ]  # fmt: skip
+        selected = [value if value == identifier(f.name) else f"{value} AS {identifier(f.name)}"
+                    for f, (_, value) in zip(fields, landing, strict=True)]  # fmt: skip
         if watermark is not None:
             column, delay = watermark
             rowtime = f"{column}$time"

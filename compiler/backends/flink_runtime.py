@@ -10,6 +10,8 @@ import math
 import os
 import re
 import shutil
+import threading
+import time
 import uuid
 from typing import Any, Self
 
@@ -107,8 +109,12 @@ class StudioRun:
       parquet is converted from the staged JSON with pyarrow, and the folder replaces (overwrite)
       or joins (append) the target.
     - Row counts of every node's output are computed in the same job and printed as
-      `STUDIO_METRIC {"node": ..., "port": ..., "rows": N}` lines (batch only).
+      `STUDIO_METRIC {"node": ..., "port": ..., "rows": N}` lines: after a batch job, and while a
+      streaming job runs, per window of processing time (see _StreamCounts).
     """
+
+    # A streaming run counts rows per tumbling window of processing time this long (seconds).
+    count_window = 5
 
     def __init__(self, t_env: Any, pipeline: str, *, streaming: bool = False, stop_after: float | None = None) -> None:
         self.t_env = t_env
@@ -124,7 +130,17 @@ class StudioRun:
         self.rules: list[tuple[str, list[str], list[str]]] = []  # (node, rule names, rules that fail the run)
         self.alerts: list[tuple[str, str, str]] = []  # (node, severity, staged folder)
         self.counts: dict[tuple[str, str, str], int] = {}
+        # Nodes whose output rows a connector process prints itself (a streaming Kafka source's
+        # bridge): a streaming run does not count them again.
+        self.reported_elsewhere: set[str] = set()
         self._previous: tuple[str, str] | None = None
+
+    def stream_counts_folder(self) -> str:
+        """Where a streaming run's counts sink writes. Flink's checkpoints hold the sink's open
+        file by its path, so a run that restores them must find it there: the folder is kept with
+        the checkpoints the runner gives the job ($STUDIO_CHECKPOINT_DIR), else it is the run's own."""
+        checkpoints = os.environ.get("STUDIO_CHECKPOINT_DIR")
+        return os.path.join(os.path.abspath(checkpoints), "studio-counts") if checkpoints else os.path.join(self.scratch, "metrics")
 
     # Set-up and clean-up ----------------------------------------------------------------------
     def __enter__(self) -> Self:
@@ -350,12 +366,16 @@ class StudioRun:
         for descriptor, table in self.statements:
             statements.add_insert(descriptor, table, overwrite=not self.streaming)
         metrics_folder = os.path.join(self.scratch, "metrics")
-        if not self.streaming and self.metrics:
+        if self.streaming:
+            counts = _StreamCounts(self, self.stream_counts_folder())
+            counts.add_to(statements)
+            result = statements.execute()
+            with counts:  # prints the counts as Flink commits them, and the last ones at the end
+                self._wait_streaming(result)
+            return
+        if self.metrics:
             statements.add_insert(self._metrics_table(metrics_folder), self._metrics_query(), overwrite=True)
         result = statements.execute()
-        if self.streaming:
-            self._wait_streaming(result)
-            return
         result.wait()
         self._read_metrics(metrics_folder)
         self._print_metrics()
@@ -454,7 +474,115 @@ class QualityCheckError(RuntimeError):
 
 
 def _metric(values: dict[str, object]) -> None:
-    print("STUDIO_METRIC " + json.dumps(values), flush=True)
+    # One write per line: a streaming run prints from a second thread.
+    print("STUDIO_METRIC " + json.dumps(values) + "\n", end="", flush=True)
+
+
+class _StreamCounts:
+    """The row counts of a streaming run, printed while it runs.
+
+    Flink's own per-operator counters (its REST API) cannot give them: the planner fuses the views
+    of several nodes into one operator (a CSV source's header filter with the filter after it), and
+    the counters start from 0 again when the job restarts from a checkpoint. So the job counts in
+    SQL, as a batch job does, but per tumbling window of processing time: each distinct count
+    query becomes a window aggregation over the counted view, all written by one filesystem sink
+    to the run's scratch folder. The counts are state of the checkpointed job (exact: a restart
+    neither loses nor repeats one), and Flink makes each file visible when a checkpoint completes.
+    A thread reads every new file and prints, per node port and window, `STUDIO_METRIC {"node",
+    "port", "rows", "batch", "duration_ms"}` (the Kafka bridge's shape): the window's rows, its
+    number since the run started and its length. A window without rows prints nothing.
+    """
+
+    def __init__(self, run: StudioRun, folder: str) -> None:
+        self.run = run
+        self.folder = folder
+        self.seconds = run.count_window
+        self.first = int(time.time()) // self.seconds  # the window the run starts in: batch 0
+        self.queries: dict[str, list[tuple[str, str]]] = {}  # count query -> the (node, port) it counts
+        for node, port, _, sql in run.metrics:
+            # Quality rules are not counted (not supported in streaming); a LIMIT's cap neither.
+            if port in ("rules", "rule") or (port == "out" and node in run.reported_elsewhere):
+                continue
+            if sql.startswith("SELECT COUNT(*) FROM "):
+                self.queries.setdefault(sql, []).append((node, port))
+        self.ports = list(self.queries.values())
+        self.rows: dict[tuple[str, str, int], int] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add_to(self, statements: Any) -> None:
+        """Add the counting queries and their sink to the run's statement set."""
+        from pyflink.table import FormatDescriptor, Schema, TableDescriptor
+
+        if not self.queries:
+            return
+        t_env = self.run.t_env
+        parts = []
+        for index, sql in enumerate(self.queries):
+            # Names with a leading `$`: no node id (nor `<id>$<port>`) can be one.
+            view = f"$counted{index}"
+            rows = t_env.sql_query("SELECT PROCTIME() AS `$at` " + sql[len("SELECT COUNT(*) ") :])
+            t_env.create_temporary_view(f"`{view}`", rows)
+            parts.append(
+                f"SELECT {index}, UNIX_TIMESTAMP(DATE_FORMAT(`window_start`, 'yyyy-MM-dd HH:mm:ss')), COUNT(*)"
+                f" FROM TABLE(TUMBLE(TABLE `{view}`, DESCRIPTOR(`$at`), INTERVAL '{self.seconds}' SECOND))"
+                " GROUP BY `window_start`, `window_end`"
+            )
+        schema = Schema.new_builder().column("query", "INT").column("start", "BIGINT").column("n", "BIGINT").build()
+        sink = (
+            TableDescriptor.for_connector("filesystem")
+            .schema(schema)
+            .option("path", self.folder)
+            # Small files rolled every second; each is made visible by the next checkpoint.
+            .option("sink.rolling-policy.rollover-interval", "1 s")
+            .option("sink.rolling-policy.check-interval", "1 s")
+            .format(FormatDescriptor.for_format("csv").build())
+            .build()
+        )
+        statements.add_insert(sink, t_env.sql_query(" UNION ALL ".join(parts)))
+
+    def __enter__(self) -> _StreamCounts:
+        if self.queries:
+            self._thread = threading.Thread(target=self._follow, name="studio-stream-counts", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._read_new_or_warn()  # what the last checkpoint made visible
+
+    def _follow(self) -> None:
+        while not self._stop.wait(1.0) and self._read_new_or_warn():
+            pass
+
+    def _read_new_or_warn(self) -> bool:
+        try:
+            self._read_new()
+        except (OSError, ValueError) as error:  # the job goes on (or ends as it would); say why
+            print(f"WARNING: the run's row counts could not be read: {error}", flush=True)
+            return False
+        return True
+
+    def _read_new(self) -> None:
+        names = sorted(os.listdir(self.folder)) if os.path.isdir(self.folder) else []
+        found = []
+        for name in names:
+            if not _visible(name):
+                continue  # in-progress files are hidden until a checkpoint commits them
+            path = os.path.join(self.folder, name)
+            with open(path, newline="", encoding="utf-8") as handle:
+                found += [(int(start), int(query), int(n)) for query, start, n in csv.reader(handle)]
+            os.remove(path)  # printed once: the folder may outlive the run (see stream_counts_folder)
+        for start, query, n in sorted(found):
+            # Windows restored from the state of an earlier run fall in batch 0, added up.
+            batch = max(0, start // self.seconds - self.first)
+            for node, port in self.ports[query]:
+                key = (node, port, batch)
+                self.rows[key] = self.rows.get(key, 0) + n
+                _metric({"node": node, "port": port, "rows": self.rows[key], "batch": batch,
+                         "duration_ms": self.seconds * 1000})  # fmt: skip
 
 
 # Values for staged JSON -------------------------------------------------------------------------

@@ -38,7 +38,7 @@ import pyarrow.json as pa_json
 
 from runners.connectors.columns import Field, arrow_schema
 
-__all__ = ["FORMATS", "DecodeResult", "Decoder", "JsonEncoder"]
+__all__ = ["FORMATS", "LANDING_NULL", "LANDING_STRING_MARK", "DecodeResult", "Decoder", "JsonEncoder", "LandingCsvEncoder"]
 
 FORMATS = ("json", "debezium-json")
 DEBEZIUM_OPS = ("c", "u", "d", "r")
@@ -365,6 +365,55 @@ class JsonEncoder:
             values = _json_fragments(data.column(name))
             fragments.append([prefix + v for v in values])
         return [("".join(parts) + "}").encode("utf-8") for parts in zip(*fragments)]
+
+
+# The Flink landing files (see LandingCsvEncoder): NULL, and the mark before every string value.
+LANDING_NULL = "\\N"
+LANDING_STRING_MARK = "~"
+
+
+class LandingCsvEncoder:
+    """Arrow rows as the CSV lines of a Flink landing file, one bytes value per row (UTF-8).
+
+    Why CSV and not JSON lines: Flink 2.2 reads JSON files through `DeserializationSchemaAdapter`,
+    whose reader, once restored from a checkpoint in the middle of a file, counts its position from
+    zero again. A second checkpoint taken before the file is finished then records too few rows
+    read, and the next restore reads some rows twice. Its CSV reader (`StreamFormatAdapter`) keeps
+    the restored count, so a landing folder read as CSV is read exactly once across restores.
+
+    The lines are what Flink's `csv` format reads back exactly, with `csv.null-literal` set to
+    LANDING_NULL: NULL is written as that literal; a string is quoted and starts with
+    LANDING_STRING_MARK, so no string can be taken for NULL (the reading view drops the mark);
+    numbers and booleans as text; dates, timestamps and binary (base64) as the JSON encoder writes
+    them, without the quotes; NaN and infinities as NULL, as in JSON.
+    """
+
+    def __init__(self, fields: Sequence[Field]) -> None:
+        self.fields = list(fields)
+
+    def encode(self, data: pa.Table | pa.RecordBatch) -> list[bytes]:
+        if data.num_rows == 0:
+            return []
+        columns = [_csv_fields(data.column(f.name), f.type) for f in self.fields]
+        return [",".join(values).encode("utf-8") for values in zip(*columns)]
+
+
+def _csv_quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _csv_fields(column: pa.Array | pa.ChunkedArray, studio_type: str) -> list[str]:
+    if studio_type == "string":
+        return [LANDING_NULL if v is None else _csv_quoted(LANDING_STRING_MARK + v) for v in _one_chunk(column).to_pylist()]
+    out = []
+    for fragment in _json_fragments(column):
+        if fragment == "null":
+            out.append(LANDING_NULL)
+        elif fragment.startswith('"'):
+            out.append(fragment[1:-1])  # a date, timestamp or base64 text: nothing to escape
+        else:
+            out.append(fragment)  # a number or a boolean
+    return out
 
 
 def _json_fragments(column: pa.Array | pa.ChunkedArray) -> list[str]:

@@ -2,14 +2,15 @@
 
 `drain`: Kafka topic -> landing folder, exactly once.
     Each file holds one partition's records for the offsets [from, to) and is named
-    `<topic>+<partition>+<from>+<to>.json` (offsets zero-padded to 20 digits). It is written to
+    `<topic>+<partition>+<from>+<to>.csv` (offsets zero-padded to 20 digits). It is written to
     `<landing>/_inflight/`, fsynced, then renamed into the landing folder in one step, so Flink's
     filesystem source (which skips names starting with `_` or `.`) sees whole files only, and the
     offsets a file covers are committed by the same rename that publishes its rows. On start the
     bridge resumes each partition at the highest `to` in the file names (or in
     `_offsets/<topic>+<partition>`, written after each rename, which survives clean-up of old
-    landing files): no gap, no duplicate. Rows are JSON lines in the node's schema (`json` or
-    `debezium-json` decoding, `_op`/`_ts` for the latter); malformed records go to the dead-letter
+    landing files): no gap, no duplicate. Rows are CSV lines in the node's schema (`json` or
+    `debezium-json` decoding, `_op`/`_ts` for the latter), as codec.LandingCsvEncoder writes them
+    for Flink's `csv` format (CSV, not JSON lines: see that class for the Flink bug); malformed records go to the dead-letter
     folder, one file per range, before the range's data file is published. With `--node`, the
     bridge prints the runner's metric lines for that node: when it starts (batch 0) its lag, and
     after each drain cycle that landed files (batches 1, 2, ...) the rows it landed and its lag:
@@ -50,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from runners.connectors.codec import FORMATS, Decoder, JsonEncoder
+from runners.connectors.codec import FORMATS, Decoder, LandingCsvEncoder
 from runners.connectors.columns import parse_schema, with_cdc_columns
 from runners.connectors.config import CONNECTION_OPTION, kafka_config
 from runners.connectors.files import dead_letter_record, fsync_dir, json_lines, write_atomic
@@ -61,7 +62,7 @@ __all__ = ["Drainer", "Publisher", "landing_positions", "main"]
 
 log = logging.getLogger("studio.connectors.bridge")
 
-_LANDED = re.compile(r"(?P<topic>.+)\+(?P<partition>\d+)\+(?P<start>\d{20})\+(?P<end>\d{20})\.json")
+_LANDED = re.compile(r"(?P<topic>.+)\+(?P<partition>\d+)\+(?P<start>\d{20})\+(?P<end>\d{20})\.csv")
 INFLIGHT = "_inflight"
 OFFSETS = "_offsets"
 PUBLISHED = "_published"
@@ -72,7 +73,7 @@ HEADER_LINE = "studio-line"
 
 
 def landed_name(topic: str, partition: int, start: int, end: int) -> str:
-    return f"{topic}+{partition}+{start:020d}+{end:020d}.json"
+    return f"{topic}+{partition}+{start:020d}+{end:020d}.csv"
 
 
 def landing_positions(landing: Path, topic: str) -> dict[int, int]:
@@ -128,7 +129,7 @@ class Drainer:
             fields = with_cdc_columns(fields)
         self.topic = topic
         self.decoder = Decoder(fields, fmt)
-        self.encoder = JsonEncoder([f.name for f in fields])
+        self.encoder = LandingCsvEncoder(fields)
         self.landing = landing
         self.dead_letter = dead_letter or landing.parent / f"{landing.name}_dead_letter"
         self.starting_offsets = starting_offsets

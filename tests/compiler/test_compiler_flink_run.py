@@ -703,6 +703,14 @@ def test_streaming_file_source_filter_derive_and_windows(flink: dict[str, Result
         ("2026-01-01 10:00:00.000", "bob", 2),
         ("2026-01-01 10:01:00.000", "ann", 3),
     ]
+    # Rows per node port, counted per window of processing time while the job ran (header lines
+    # are not rows); batches added up as the run page does.
+    per_batch = {(m["node"], m["port"], m["batch"]): m["rows"] for m in result.metric_lines("STUDIO_METRIC")}
+    totals: dict[tuple[str, str], int] = {}
+    for (node, port, _), rows in per_batch.items():
+        totals[(node, port)] = totals.get((node, port), 0) + rows
+    assert totals == {("clicks", "out"): 5, ("real", "out"): 4, ("tagged", "out"): 4, ("rows_out", "in"): 4,
+                      ("per_minute", "out"): 3, ("windows_out", "in"): 3}  # fmt: skip
 
 
 def test_jobs_with_the_same_names_share_one_environment(flink: dict[str, Result]) -> None:

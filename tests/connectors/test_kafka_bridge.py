@@ -2,6 +2,7 @@
 across SIGKILLs."""
 from __future__ import annotations
 
+import csv
 import json
 import random
 import re
@@ -16,7 +17,7 @@ from tests.connectors.processes import Job, wait_until
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 SCHEMA = json.dumps([{"name": "id", "type": "bigint", "nullable": False}, {"name": "text", "type": "string"}])
-LANDED = re.compile(r".+\+(\d+)\+(\d{20})\+(\d{20})\.json")
+LANDED = re.compile(r".+\+(\d+)\+(\d{20})\+(\d{20})\.csv")
 
 
 def _produce(bootstrap: str, topic: str, values: list[bytes | None]) -> None:
@@ -59,7 +60,7 @@ def test_drain_lands_every_offset_exactly_once_across_sigkills(tmp_path, bootstr
     rng = random.Random(1)
 
     def landed() -> list[Path]:
-        return [p for p in landing.glob("*.json")] if landing.exists() else []
+        return [p for p in landing.glob("*.csv")] if landing.exists() else []
 
     total = sum(_high_watermarks(bootstrap, topic).values())
 
@@ -83,7 +84,9 @@ def test_drain_lands_every_offset_exactly_once_across_sigkills(tmp_path, bootstr
     for path in landed():
         partition, start, end = (int(g) for g in LANDED.fullmatch(path.name).groups())  # type: ignore[union-attr]
         ranges.setdefault(partition, []).append((start, end))
-        ids += [json.loads(line)["id"] for line in path.read_text().splitlines()]
+        rows = list(csv.reader(path.read_text().splitlines()))  # id, "~row <id>": see LandingCsvEncoder
+        assert all(text == f"~row {i}" for i, text in rows)
+        ids += [int(i) for i, _ in rows]
     for partition, high in _high_watermarks(bootstrap, topic).items():
         spans = sorted(ranges.get(partition, []))
         assert spans[0][0] == 0 and spans[-1][1] == high, f"partition {partition} not fully drained"

@@ -231,6 +231,11 @@ def test_cancel_reaches_a_flink_job_through_the_clusters_rest_api(
     assert f"Cancelled Flink job {job} on the cluster." in log_text(api, run_id)
 
 
+def node_rows(api: APIClient, run_id: int) -> dict[str, tuple[int | None, int | None]]:  # noqa: F811
+    """(rows in, rows out) of each node of a run, as its run page shows them."""
+    return {n["node"]: (n["rows_in"], n["rows_out"]) for n in api.get(f"/api/runs/{run_id}/nodes/").json()}
+
+
 def test_a_flink_deployment_stops_with_a_savepoint_and_resumes_from_it(
     api: APIClient, flink_session: str, worker: None, data_dir: Path, settings: Any,  # noqa: F811
 ) -> None:
@@ -244,6 +249,9 @@ def test_a_flink_deployment_stops_with_a_savepoint_and_resumes_from_it(
     out = data_dir / "curated" / "clicks"
     wait_until("the first file's rows", lambda: flink_committed(out) == [(1, "home")], 300)
     first = deployment(api, pk)["run"]["id"]
+    # The job counts its nodes' rows on the cluster and prints them while it runs.
+    wait_until("the first run's node counts",
+               lambda: node_rows(api, first) == {"clicks": (None, 2), "keep": (2, 1), "out": (1, None)}, 60)
     job = Run.objects.get(pk=first).engine_job_id
     assert job and cluster.state(job) == "RUNNING"
 
@@ -261,6 +269,9 @@ def test_a_flink_deployment_stops_with_a_savepoint_and_resumes_from_it(
                lambda: flink_committed(out) == [(1, "home"), (3, "cart")], 300)
     second = deployment(api, pk)["run"]["id"]
     assert "It starts from the saved state" in log_text(api, second)
+    # Only the new file's rows: the first run's were counted, as they were read, before the savepoint.
+    wait_until("the second run's node counts",
+               lambda: node_rows(api, second) == {"clicks": (None, 1), "keep": (1, 1), "out": (1, None)}, 60)
     assert api.post(f"/api/deployments/{pk}/stop/").status_code == 202
     wait_status(api, pk, "stopped", timeout=120)
     assert flink_committed(out) == [(1, "home"), (3, "cart")]
