@@ -928,7 +928,8 @@ class StudioConnectorRun(StudioRun):
             self.reported_elsewhere.add(node)  # the bridge prints the node's rows: the job does not count them again
         else:
             self._run(what, "runners.connectors.kafka_bridge", [*arguments, "--until-caught-up"])
-        options = {"null-literal": LANDING_NULL, "ignore-parse-errors": "false"}
+        # No "ignore-parse-errors", not even "false": Flink 2.2 then ignores parse errors (NULLs).
+        options = {"null-literal": LANDING_NULL}
         self.files(name, landing, "csv", columns, options, computed=computed, watermark=watermark)
 
     # Sinks ------------------------------------------------------------------------------------
